@@ -1,0 +1,69 @@
+"""`grader check`: prove the bank is sound, down to every key point being carried by its reference."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .bank import resolve_bank_dir, scan_bank
+from .errors import Problem
+from .keywords import KeywordEvidence, analyse_all, check_point
+from .models import Question
+from .text import split_sentences, word_count
+
+
+@dataclass(frozen=True)
+class QuestionAudit:
+    """One question's coverage: the keyword evidence of each key point in its reference answer."""
+
+    question: Question
+    words: int
+    evidence: tuple[KeywordEvidence, ...]
+
+    @property
+    def covered(self) -> int:
+        return sum(e.complete for e in self.evidence)
+
+    def failures(self) -> list[Problem]:
+        rubric = f"rubrics/{Path(self.question.rubric_path).name}"
+        ref = f"reference_answers/{Path(self.question.reference_path).name}"
+        out = []
+        for i, ev in enumerate(self.evidence):
+            if ev.complete:
+                continue
+            groups = "; ".join("[" + ", ".join(g) + "]" for g in ev.missing)
+            best = f" (best sentence, line {ev.sentence.line}, lacks {groups})" if ev.sentence else ""
+            msg = f"not carried by {ref}{best}" if best else f"not carried by {ref}: {groups} not found"
+            out.append(Problem(rubric, f"key_points[{i}] ({ev.point_id})", msg))
+        return out
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    root: Path
+    source: str
+    problems: tuple[Problem, ...]
+    questions: tuple[QuestionAudit, ...]
+
+    @property
+    def failures(self) -> list[Problem]:
+        return [*self.problems, *(f for q in self.questions for f in q.failures())]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def audit_question(question: Question) -> QuestionAudit:
+    sentences = analyse_all(split_sentences(question.reference_answer))
+    evidence = tuple(check_point(p, sentences) for p in question.key_points)
+    return QuestionAudit(question, word_count(question.reference_answer), evidence)
+
+
+def audit_bank(explicit: str | os.PathLike[str] | None = None) -> AuditReport:
+    """Validate every file of the bank and check each key point against its reference answer."""
+    root, source = resolve_bank_dir(explicit)
+    questions, problems = scan_bank(root, source)
+    audits = tuple(audit_question(q) for q in questions)
+    return AuditReport(root, source, tuple(problems), audits)

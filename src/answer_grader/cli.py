@@ -1,0 +1,177 @@
+"""The `grader` command: parse arguments, call the library, render, map errors to exit codes.
+
+Imports of the library happen inside commands so that `grader --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import ExitCode, GraderError
+
+EXIT_CODES_HELP = """\b
+Exit status:
+  0  success
+  1  runtime error (a malformed bank, a failed check, an unreadable file)
+  2  usage error (an unknown option or a bad argument)
+"""
+
+
+class _Group(click.Group):
+    """Turns every GraderError into one line per problem on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GraderError as exc:
+            for line in exc.lines():
+                click.echo(f"Error: {line}", err=True)
+            ctx.exit(int(exc.exit_code))
+
+
+bank_option = click.option(
+    "--bank",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Question bank directory (holds rubrics/ and reference_answers/). Default: $GRADER_BANK, "
+    "else the bank shipped with grader.",
+)
+
+
+@click.group(cls=_Group, epilog=EXIT_CODES_HELP)
+@click.version_option(package_name="answer-grader", prog_name="grader")
+def main() -> None:
+    """Practise LLM/ML interview answers and get them graded point by point."""
+
+
+def _columns(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in [header, *rows]]
+    return "\n".join(lines)
+
+
+@main.command("list")
+@click.option("--topic", help="Only questions with this topic tag.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@bank_option
+def list_(topic: str | None, fmt: str, bank: Path | None) -> None:
+    """List the questions of the bank."""
+    from .bank import load_bank
+
+    loaded = load_bank(bank)
+    questions = [q for q in loaded.questions if topic is None or topic in q.rubric.topics]
+    if topic is not None and not questions:
+        raise click.BadParameter(
+            f"no question has topic {topic!r}; topics: {', '.join(loaded.topics)}",
+            param_hint="--topic",
+        )
+    if fmt == "json":
+        data = [
+            {
+                "number": q.number,
+                "id": q.id,
+                "question": q.text,
+                "topics": list(q.rubric.topics),
+                "difficulty": q.rubric.difficulty,
+                "points": len(q.key_points),
+            }
+            for q in questions
+        ]
+        click.echo(json.dumps(data, indent=2))
+        return
+    rows = [[str(q.number), q.id, str(len(q.key_points)), ",".join(q.rubric.topics), q.text]
+            for q in questions]
+    click.echo(_columns(rows, ["#", "id", "points", "topics", "question"]))
+
+
+@main.command()
+@click.argument("question")
+@click.option("--reference", is_flag=True, help="Also print the reference answer.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@bank_option
+def show(question: str, reference: bool, fmt: str, bank: Path | None) -> None:
+    """Show a question (by number or id) and its key points."""
+    from .bank import load_bank
+
+    q = load_bank(bank).get(question)
+    if fmt == "json":
+        data = q.rubric.model_dump(mode="json")
+        if reference:
+            data["reference_answer"] = q.reference_answer
+        click.echo(json.dumps(data, indent=2))
+        return
+    r = q.rubric
+    out = [f"Question {q.number} ({q.id}): {q.text}",
+           f"topics: {', '.join(r.topics)}   difficulty: {r.difficulty}", "", "Key points:"]
+    for i, p in enumerate(r.key_points, 1):
+        marks = [f"weight {p.weight:g}"] + (["critical"] if p.critical else [])
+        out.append(f"  {i}. {p.text} [{p.id}; {', '.join(marks)}]")
+    if r.misconceptions:
+        out += ["", "Misconceptions an interviewer would flag:"]
+        out += [f"  - {m.claim} -> {m.correction}" for m in r.misconceptions]
+    if reference:
+        out += ["", "Reference answer:", "", q.reference_answer.strip()]
+    click.echo("\n".join(out))
+
+
+@main.command()
+@bank_option
+def check(bank: Path | None) -> None:
+    """Check the bank: every rubric valid against the schema, ids unique, numbers 1..N, both files
+    present for each question, and every key point carried by its own reference answer."""
+    from .audit import audit_bank
+    from .errors import CheckFailed
+
+    report = audit_bank(bank)
+    rows = []
+    for a in report.questions:
+        missed = [e.point_id for e in a.evidence if not e.complete]
+        rows.append([str(a.question.number), a.question.id, f"{a.covered}/{len(a.evidence)}",
+                     str(a.words), ", ".join(missed) or "-"])
+    if rows:
+        click.echo(_columns(rows, ["#", "id", "keywords", "words", "not covered"]))
+    failures = report.failures
+    if failures:
+        raise CheckFailed([str(f) for f in failures])
+    points = sum(len(a.evidence) for a in report.questions)
+    click.echo(f"\nOK: {len(report.questions)} questions, {points} key points, all covered "
+               f"by their reference answers ({report.root}, from {report.source}).")
+
+
+def _parse_numbers(value: str | None) -> list[str]:
+    if not value:
+        return []
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+@main.command()
+@click.option("--questions", "-q", help="Comma-separated numbers or ids, e.g. 1,4,7. Default: all.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the sheet to this file instead of stdout.")
+@bank_option
+def template(questions: str | None, output: Path | None, bank: Path | None) -> None:
+    """Write a blank answer sheet to fill in and grade later."""
+    from .answers import write_template
+    from .bank import load_bank
+
+    loaded = load_bank(bank)
+    wanted = _parse_numbers(questions)
+    chosen = loaded.select(wanted) if wanted else list(loaded.questions)
+    sheet = write_template(chosen)
+    if output is None:
+        click.echo(sheet, nl=False)
+    else:
+        output.write_text(sheet, encoding="utf-8")
+        click.echo(f"Wrote {len(chosen)} question(s) to {output}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Error types. Each carries its facts as attributes; the CLI turns one into a line and an exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit statuses of `grader`, documented in `grader --help` and the README."""
+
+    OK = 0
+    ERROR = 1  # runtime error: bad bank, unreadable file, grading failed
+    USAGE = 2  # misuse: unknown option, bad argument (click's own code)
+
+
+class GraderError(Exception):
+    """Base of every error the CLI reports as one clear line instead of a traceback."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def lines(self) -> list[str]:
+        """The message, one problem per line."""
+        return [str(self)]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one file of the bank, at a field path such as `key_points[2].weight`."""
+
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.path}" if self.path else self.file
+        return f"{where}: {self.message}"
+
+
+class RubricError(GraderError):
+    """The bank has problems: malformed rubric files, missing or orphaned reference answers."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"the question bank has {len(problems)} {noun}")
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+class BankNotFound(GraderError):
+    """The bank directory does not exist or has no rubrics/ folder."""
+
+    def __init__(self, path: str, source: str):
+        self.path = path
+        self.source = source
+        super().__init__(f"no question bank at {path} (from {source}): expected a rubrics/ folder")
+
+
+class QuestionNotFound(GraderError):
+    """No question matches an id or number; carries the closest ids as suggestions."""
+
+    def __init__(self, query: str, suggestions: list[str]):
+        self.query = query
+        self.suggestions = suggestions
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"no question {query!r} in the bank{hint}")
+
+
+class CheckFailed(GraderError):
+    """`grader check` found problems: invalid files, or key points their reference does not carry."""
+
+    def __init__(self, failures: list[str]):
+        self.failures = failures
+        noun = "problem" if len(failures) == 1 else "problems"
+        super().__init__(f"the check failed with {len(failures)} {noun}")
+
+    def lines(self) -> list[str]:
+        return [*self.failures, str(self)]

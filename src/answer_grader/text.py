@@ -1,0 +1,77 @@
+"""Split a markdown answer into plain-text sentences, the unit that evidence is found in."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of an answer, markup removed, with the source line its block starts on."""
+
+    index: int
+    text: str
+    line: int
+
+
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\S*[A-Za-z0-9]\S*")
+
+
+@lru_cache(maxsize=1)
+def _parser():  # type: ignore[no-untyped-def]
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table")
+
+
+def _inline_text(token) -> str:  # type: ignore[no-untyped-def]
+    parts: list[str] = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline", "html_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(child.content)
+    return "".join(parts)
+
+
+def blocks(markdown: str) -> list[tuple[str, int]]:
+    """The text blocks of a markdown document (paragraphs, list items, headings, table cells, code),
+    each as (plain text, 1-based start line). Blocks are never joined, so a list item stays apart
+    from the next one."""
+    out: list[tuple[str, int]] = []
+    for token in _parser().parse(markdown):
+        line = token.map[0] + 1 if token.map else 0
+        if token.type == "inline":
+            text = _SPACE.sub(" ", _inline_text(token)).strip()
+        elif token.type in ("fence", "code_block"):
+            text = _SPACE.sub(" ", token.content).strip()
+        else:
+            continue
+        if text:
+            out.append((text, line))
+    return out
+
+
+def split_sentences(markdown: str) -> list[Sentence]:
+    """Sentences of a markdown text, in order. Abbreviations and decimals ("e.g.", "1.5") do not
+    end a sentence (pysbd's rules)."""
+    import pysbd
+
+    segmenter = pysbd.Segmenter(language="en", clean=False)
+    sentences: list[Sentence] = []
+    for text, line in blocks(markdown):
+        for piece in segmenter.segment(text):
+            piece = piece.strip()
+            if piece:
+                sentences.append(Sentence(index=len(sentences), text=piece, line=line))
+    return sentences
+
+
+def word_count(text: str) -> int:
+    """Words as `wc -w` counts them, less tokens with no letter or digit (markdown bullets, dashes)."""
+    return len(_WORD.findall(text))
