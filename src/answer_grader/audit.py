@@ -1,4 +1,4 @@
-"""`grader check`: prove the bank is sound, down to every key point being carried by its reference."""
+"""`grader check`: prove the bank sound, down to each key point carried by its reference."""
 
 from __future__ import annotations
 
@@ -33,8 +33,14 @@ class QuestionAudit:
             if ev.complete:
                 continue
             groups = "; ".join("[" + ", ".join(g) + "]" for g in ev.missing)
-            best = f" (best sentence, line {ev.sentence.line}, lacks {groups})" if ev.sentence else ""
-            msg = f"not carried by {ref}{best}" if best else f"not carried by {ref}: {groups} not found"
+            best = (
+                f" (best sentence, line {ev.sentence.line}, lacks {groups})" if ev.sentence else ""
+            )
+            msg = (
+                f"not carried by {ref}{best}"
+                if best
+                else f"not carried by {ref}: {groups} not found"
+            )
             out.append(Problem(rubric, f"key_points[{i}] ({ev.point_id})", msg))
         return out
 

@@ -46,7 +46,9 @@ def resolve_bank_dir(explicit: str | os.PathLike[str] | None = None) -> tuple[Pa
 @lru_cache(maxsize=1)
 def rubric_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) every rubric file must satisfy."""
-    text = resources.files("answer_grader").joinpath("schemas/rubric.schema.json").read_text("utf-8")
+    text = (
+        resources.files("answer_grader").joinpath("schemas/rubric.schema.json").read_text("utf-8")
+    )
     return json.loads(text)
 
 
@@ -61,7 +63,10 @@ class _DuplicateKey(Exception):
 def _yaml_loader():  # type: ignore[no-untyped-def]
     import yaml
 
-    class UniqueKeyLoader(yaml.SafeLoader):
+    # libyaml's loader when PyYAML was built with it: several times faster than the pure-Python one.
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class UniqueKeyLoader(base):  # type: ignore[misc, valid-type]
         """Safe loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
 
         def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
@@ -99,7 +104,7 @@ def _parse(path: Path, label: str) -> tuple[Any, list[Problem]]:
     import yaml
 
     try:
-        return yaml.load(text, Loader=_yaml_loader()), []  # noqa: S506 (a SafeLoader subclass)
+        return yaml.load(text, Loader=_yaml_loader()), []
     except _DuplicateKey as exc:
         return None, [Problem(label, f"line {exc.line}", f"duplicate key {exc.key!r}")]
     except yaml.YAMLError as exc:
@@ -214,7 +219,7 @@ class Bank:
 
 
 def scan_bank(root: Path, source: str = "") -> tuple[list[Question], list[Problem]]:
-    """Load every question of the bank at `root`, collecting all problems instead of stopping at one."""
+    """Load every question of the bank at `root`, collecting all problems, not just the first."""
     rubric_dir = root / "rubrics"
     answer_dir = root / "reference_answers"
     problems: list[Problem] = []
@@ -250,7 +255,9 @@ def scan_bank(root: Path, source: str = "") -> tuple[list[Question], list[Proble
         ref = answer_dir / f"{path.stem}.md"
         ref_label = f"reference_answers/{ref.name}"
         if not ref.is_file():
-            problems.append(Problem(f"rubrics/{path.name}", "", f"missing reference answer {ref_label}"))
+            problems.append(
+                Problem(f"rubrics/{path.name}", "", f"missing reference answer {ref_label}")
+            )
             continue
         try:
             answer = ref.read_text(encoding="utf-8")
@@ -278,7 +285,7 @@ def scan_bank(root: Path, source: str = "") -> tuple[list[Question], list[Proble
 
 
 def load_bank(explicit: str | os.PathLike[str] | None = None) -> Bank:
-    """Load the bank named by --bank / $GRADER_BANK / the package; RubricError lists every problem."""
+    """Load the bank named by --bank, $GRADER_BANK or the package; RubricError lists problems."""
     root, source = resolve_bank_dir(explicit)
     questions, problems = scan_bank(root, source)
     if problems:

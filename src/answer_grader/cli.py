@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from .errors import ExitCode, GraderError
+from .errors import GraderError
 
 EXIT_CODES_HELP = """\b
 Exit status:
@@ -51,15 +51,18 @@ def main() -> None:
 
 def _columns(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in [header, *rows]]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
     return "\n".join(lines)
 
 
 @main.command("list")
 @click.option("--topic", help="Only questions with this topic tag.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @bank_option
 def list_(topic: str | None, fmt: str, bank: Path | None) -> None:
     """List the questions of the bank."""
@@ -86,16 +89,19 @@ def list_(topic: str | None, fmt: str, bank: Path | None) -> None:
         ]
         click.echo(json.dumps(data, indent=2))
         return
-    rows = [[str(q.number), q.id, str(len(q.key_points)), ",".join(q.rubric.topics), q.text]
-            for q in questions]
+    rows = [
+        [str(q.number), q.id, str(len(q.key_points)), ",".join(q.rubric.topics), q.text]
+        for q in questions
+    ]
     click.echo(_columns(rows, ["#", "id", "points", "topics", "question"]))
 
 
 @main.command()
 @click.argument("question")
 @click.option("--reference", is_flag=True, help="Also print the reference answer.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @bank_option
 def show(question: str, reference: bool, fmt: str, bank: Path | None) -> None:
     """Show a question (by number or id) and its key points."""
@@ -109,8 +115,12 @@ def show(question: str, reference: bool, fmt: str, bank: Path | None) -> None:
         click.echo(json.dumps(data, indent=2))
         return
     r = q.rubric
-    out = [f"Question {q.number} ({q.id}): {q.text}",
-           f"topics: {', '.join(r.topics)}   difficulty: {r.difficulty}", "", "Key points:"]
+    out = [
+        f"Question {q.number} ({q.id}): {q.text}",
+        f"topics: {', '.join(r.topics)}   difficulty: {r.difficulty}",
+        "",
+        "Key points:",
+    ]
     for i, p in enumerate(r.key_points, 1):
         marks = [f"weight {p.weight:g}"] + (["critical"] if p.critical else [])
         out.append(f"  {i}. {p.text} [{p.id}; {', '.join(marks)}]")
@@ -134,16 +144,25 @@ def check(bank: Path | None) -> None:
     rows = []
     for a in report.questions:
         missed = [e.point_id for e in a.evidence if not e.complete]
-        rows.append([str(a.question.number), a.question.id, f"{a.covered}/{len(a.evidence)}",
-                     str(a.words), ", ".join(missed) or "-"])
+        rows.append(
+            [
+                str(a.question.number),
+                a.question.id,
+                f"{a.covered}/{len(a.evidence)}",
+                str(a.words),
+                ", ".join(missed) or "-",
+            ]
+        )
     if rows:
         click.echo(_columns(rows, ["#", "id", "keywords", "words", "not covered"]))
     failures = report.failures
     if failures:
         raise CheckFailed([str(f) for f in failures])
     points = sum(len(a.evidence) for a in report.questions)
-    click.echo(f"\nOK: {len(report.questions)} questions, {points} key points, all covered "
-               f"by their reference answers ({report.root}, from {report.source}).")
+    click.echo(
+        f"\nOK: {len(report.questions)} questions, {points} key points, all covered "
+        f"by their reference answers ({report.root}, from {report.source})."
+    )
 
 
 def _parse_numbers(value: str | None) -> list[str]:
@@ -154,8 +173,12 @@ def _parse_numbers(value: str | None) -> list[str]:
 
 @main.command()
 @click.option("--questions", "-q", help="Comma-separated numbers or ids, e.g. 1,4,7. Default: all.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the sheet to this file instead of stdout.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the sheet to this file instead of stdout.",
+)
 @bank_option
 def template(questions: str | None, output: Path | None, bank: Path | None) -> None:
     """Write a blank answer sheet to fill in and grade later."""

@@ -1,4 +1,4 @@
-"""Error types. Each carries its facts as attributes; the CLI turns one into a line and an exit code."""
+"""Error types. Each carries its facts as attributes; the CLI makes it a line and an exit code."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class QuestionNotFound(GraderError):
 
 
 class CheckFailed(GraderError):
-    """`grader check` found problems: invalid files, or key points their reference does not carry."""
+    """`grader check` found problems: invalid files, or key points their reference lacks."""
 
     def __init__(self, failures: list[str]):
         self.failures = failures

@@ -24,14 +24,15 @@ NEGATION_WINDOW = 3
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # Clause boundaries: a negation does not reach across these.
-_CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|\bbut\b|\bwhereas\b|\bwhile\b")
+_CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s[-\u2013\u2014]\s|\bbut\b|\bwhereas\b|\bwhile\b")
 
 
 @lru_cache(maxsize=1)
 def _stemmer():  # type: ignore[no-untyped-def]
-    import snowballstemmer
+    # PyStemmer: the Snowball algorithms in C, ~100x faster than the pure-Python port.
+    import Stemmer
 
-    return snowballstemmer.stemmer("english")
+    return Stemmer.Stemmer("english")
 
 
 @lru_cache(maxsize=65536)
@@ -210,7 +211,7 @@ def check_point(point: KeyPoint, sentences: Sequence[AnalysedSentence]) -> Keywo
             best = (len(hits), sent, hits, missing)
             if not missing:
                 break
-    count, sent, hits, missing = best
+    _, sent, hits, missing = best
     if sent is None:
         missing = list(range(len(groups)))
     return KeywordEvidence(

@@ -73,5 +73,5 @@ def split_sentences(markdown: str) -> list[Sentence]:
 
 
 def word_count(text: str) -> int:
-    """Words as `wc -w` counts them, less tokens with no letter or digit (markdown bullets, dashes)."""
+    """Words as `wc -w` counts them, less tokens with no letter or digit (bullets, dashes)."""
     return len(_WORD.findall(text))

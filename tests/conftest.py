@@ -1,0 +1,51 @@
+"""Every test runs isolated: its own data dir, no API keys, no bank chosen by the environment."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from answer_grader.bank import default_bank_dir
+from answer_grader.cli import main
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("grader-home")
+    monkeypatch.setenv("GRADER_HOME", str(home))
+    for name in (
+        "GRADER_BANK",
+        "GRADER_BACKEND",
+        "GRADER_MODEL",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "OPENAI_ORG_ID",
+        "OPENAI_PROJECT_ID",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def bank_dir() -> Path:
+    """The project's own bank (the repository's, in a checkout)."""
+    return default_bank_dir()[0]
+
+
+@pytest.fixture
+def bank_copy(tmp_path: Path, bank_dir: Path) -> Path:
+    """A writable copy of the project's bank, for tests that break it."""
+    dest = tmp_path / "bank"
+    shutil.copytree(bank_dir / "rubrics", dest / "rubrics")
+    shutil.copytree(bank_dir / "reference_answers", dest / "reference_answers")
+    return dest
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    """Run `grader ARGS` in-process, stdout and stderr kept apart."""
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)

@@ -1,0 +1,51 @@
+"""The project's own bank: the 23 questions of the question list, complete and well formed."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from answer_grader.bank import load_bank
+from answer_grader.text import word_count
+
+DATA = Path(__file__).parent / "data"
+
+
+def seed_questions() -> dict[int, str]:
+    text = (DATA / "question_list.md").read_text(encoding="utf-8")
+    pairs = re.findall(r"^## Question (\d+)\s+\*\*(.+?)\*\*", text, flags=re.M)
+    return {int(n): q for n, q in pairs}
+
+
+@pytest.fixture(scope="module")
+def bank(bank_dir):
+    return load_bank(bank_dir)
+
+
+def test_bank_has_the_23_questions_in_order(bank):
+    assert [q.number for q in bank.questions] == list(range(1, 24))
+
+
+def test_question_texts_match_the_list_with_words_repaired(bank):
+    seed = seed_questions()
+    assert len(seed) == 23
+    for q in bank.questions:
+        original = seed[q.number]
+        # Same characters apart from the spaces the list lost ...
+        assert re.sub(r"\s", "", q.text) == re.sub(r"\s", "", original), q.id
+        # ... and every glue point of the original has its space back.
+        assert len(q.text.split()) > len(original.split()) or original == q.text, q.id
+        assert not re.search(r"[a-z]\(|\)[a-z]|[a-z]{2}(LLM|BERT|GPT)", q.text), q.text
+
+
+@pytest.mark.parametrize("number", range(1, 24))
+def test_reference_answer_length_and_points(bank, number):
+    q = bank.get(str(number))
+    words = word_count(q.reference_answer)
+    assert 200 <= words <= 500, f"{q.id}: {words} words"
+    assert 5 <= len(q.key_points) <= 9
+
+
+def test_key_point_texts_are_distinct(bank):
+    texts = [p.text for q in bank.questions for p in q.key_points]
+    assert len(texts) == len(set(texts))
