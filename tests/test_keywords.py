@@ -87,5 +87,16 @@ def test_evidence_reports_sentence_and_terms():
 
 
 def test_abbreviations_do_not_split_sentences():
-    sentences = split_sentences("Use a norm, e.g. RMSNorm, in 1.5 layers. Next one.")
-    assert [s.text for s in sentences] == ["Use a norm, e.g. RMSNorm, in 1.5 layers.", "Next one."]
+    sentences = split_sentences("Use a norm, e.g. RMSNorm, in 1.5 layers. Then add the residual.")
+    assert [s.text for s in sentences] == [
+        "Use a norm, e.g. RMSNorm, in 1.5 layers.",
+        "Then add the residual.",
+    ]
+
+
+def test_a_lead_in_fragment_joins_the_next_sentence():
+    sentences = split_sentences("- **Dynamic masking.** A new mask is drawn each epoch. More here too.")
+    assert [s.text for s in sentences] == [
+        "Dynamic masking. A new mask is drawn each epoch.",
+        "More here too.",
+    ]

@@ -12,6 +12,8 @@ class ExitCode(IntEnum):
     OK = 0
     ERROR = 1  # runtime error: bad bank, unreadable file, grading failed
     USAGE = 2  # misuse: unknown option, bad argument (click's own code)
+    BELOW_THRESHOLD = 3  # graded, but the score is below --fail-under
+    NOT_GRADED = 4  # the grader itself failed (LLM unreachable, invalid output): no score given
 
 
 class GraderError(Exception):
@@ -78,3 +80,24 @@ class CheckFailed(GraderError):
 
     def lines(self) -> list[str]:
         return [*self.failures, str(self)]
+
+
+class ConfigError(GraderError):
+    """The settings cannot work together (an unknown backend, the LLM judge with no key or URL)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class AnswerError(GraderError):
+    """The answer cannot be graded as given: missing, unreadable, empty or too long."""
+
+
+class JudgeError(GraderError):
+    """The LLM judge could not grade the answer. Reported as "could not grade", never as a 0."""
+
+    exit_code = ExitCode.NOT_GRADED
+
+    def __init__(self, message: str, *, attempts: int = 0, cause: str | None = None):
+        self.attempts = attempts
+        self.cause = cause
+        super().__init__(f"could not grade: {message}")

@@ -66,6 +66,14 @@ class Question(BaseModel):
         return self.rubric.id
 
     @property
+    def content_hash(self) -> str:
+        """Changes whenever the rubric or the reference answer changes (cache keys use it)."""
+        import hashlib
+
+        data = self.rubric.model_dump_json() + "\0" + self.reference_answer
+        return hashlib.sha256(data.encode("utf-8")).hexdigest()[:16]
+
+    @property
     def number(self) -> int:
         return self.rubric.number
 
@@ -76,3 +84,77 @@ class Question(BaseModel):
     @property
     def key_points(self) -> list[KeyPoint]:
         return self.rubric.key_points
+
+
+# -- grading --------------------------------------------------------------------------------------
+
+Verdict = Literal["covered", "partial", "missed"]
+CREDIT: dict[str, float] = {"covered": 1.0, "partial": 0.5, "missed": 0.0}
+
+# Flags a point or a report can carry. Documented in the README's grading section.
+FLAG_UNVERIFIED_QUOTE = "unverified-quote"  # the judge quoted text that is not in the answer
+FLAG_KEYWORD_ONLY = "keyword-only"  # keywords present, but nothing ties the sentence to the point
+FLAG_UNCORROBORATED = "uncorroborated"  # the judge credited it; keywords and embeddings disagree
+FLAG_INJECTION = "suspected-injection"  # the answer addresses the grader instead of the question
+FLAG_TOO_SHORT = "too-short"  # too little text to grade; no point can be credited
+FLAG_OFF_TOPIC = "off-topic"  # nothing in the answer is near the question's subject
+FLAG_CRITICAL_MISSED = "critical-missed"  # a critical point was missed; the score is capped
+
+
+class Evidence(BaseModel):
+    """The sentence of the answer that supports a point, and the keyword terms found in it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    quote: str
+    line: int | None = None
+    terms: list[str] = Field(default_factory=list)
+
+
+class PointResult(BaseModel):
+    """The grade of one key point."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    text: str
+    weight: float
+    critical: bool
+    verdict: Verdict
+    evidence: Evidence | None = None
+    semantic: float | None = Field(
+        default=None, description="Calibrated semantic match of the best sentence, 0..1"
+    )
+    keywords_found: int = Field(description="Keyword groups matched in the evidence sentence")
+    keywords_total: int
+    judge_verdict: Verdict | None = None
+    feedback: str | None = None
+    expected: str | None = Field(
+        default=None, description="What an interviewer expected to hear (from the reference)"
+    )
+    flags: list[str] = Field(default_factory=list)
+
+
+class GradeReport(BaseModel):
+    """The result of grading one answer to one question."""
+
+    model_config = ConfigDict(frozen=True)
+
+    question_id: str
+    question_number: int
+    question: str
+    backend: Literal["offline", "llm"]
+    grader: str = Field(description="Human-readable name of what graded, e.g. the model")
+    model: str
+    score: float = Field(ge=0, le=100, description="Weighted credit, capped if a critical point is missed")
+    uncapped_score: float = Field(ge=0, le=100)
+    confidence: Literal["low", "medium", "high"]
+    points: list[PointResult]
+    flags: list[str] = Field(default_factory=list)
+    feedback: str | None = None
+    caveats: list[str] = Field(default_factory=list)
+    answer_words: int
+
+    @property
+    def missed(self) -> list[PointResult]:
+        return [p for p in self.points if p.verdict != "covered"]

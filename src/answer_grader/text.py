@@ -65,11 +65,33 @@ def split_sentences(markdown: str) -> list[Sentence]:
     segmenter = pysbd.Segmenter(language="en", clean=False)
     sentences: list[Sentence] = []
     for text, line in blocks(markdown):
-        for piece in segmenter.segment(text):
-            piece = piece.strip()
-            if piece:
-                sentences.append(Sentence(index=len(sentences), text=piece, line=line))
+        pieces = [p.strip() for p in segmenter.segment(text) if p.strip()]
+        for piece in _join_fragments(pieces):
+            sentences.append(Sentence(index=len(sentences), text=piece, line=line))
     return sentences
+
+
+FRAGMENT_WORDS = 4
+
+
+def _join_fragments(pieces: list[str]) -> list[str]:
+    """Join a fragment of fewer than FRAGMENT_WORDS words (a bold lead-in such as "Dynamic
+    masking.") to the sentence after it in the same block: alone it states nothing."""
+    out: list[str] = []
+    carry = ""
+    for piece in pieces:
+        piece = f"{carry} {piece}" if carry else piece
+        carry = ""
+        if len(_WORD.findall(piece)) < FRAGMENT_WORDS:
+            carry = piece
+        else:
+            out.append(piece)
+    if carry:
+        if out:
+            out[-1] = f"{out[-1]} {carry}"
+        else:
+            out.append(carry)
+    return out
 
 
 def word_count(text: str) -> int:

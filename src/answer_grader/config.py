@@ -1,0 +1,118 @@
+"""Settings for grading, resolved in one place and one documented order:
+
+    command-line flag  >  GRADER_* environment  >  OPENAI_* environment  >  default
+
+Nothing is read at import time; `resolve_settings` is called by the command that needs it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from .errors import ConfigError
+
+Backend = Literal["offline", "llm"]
+BACKEND_CHOICES = ("auto", "offline", "llm")
+
+# The judge model when none is configured. One constant, documented in the README; override with
+# --model or GRADER_MODEL. Any OpenAI-compatible chat model with JSON output works.
+DEFAULT_MODEL = "gpt-6.1-terra"
+DEFAULT_TIMEOUT = 60.0  # seconds per request
+DEFAULT_MAX_RETRIES = 3  # for 429, 5xx, timeouts, refusals and truncated output
+DEFAULT_SEED = 1234
+# Local servers (Ollama, vLLM, llama.cpp) accept any key; the openai client insists on one.
+PLACEHOLDER_KEY = "not-needed"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved grading settings. `sources` says where each value came from, for `grader config`."""
+
+    backend: Backend
+    model: str
+    base_url: str | None
+    api_key: str | None
+    timeout: float = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    seed: int = DEFAULT_SEED
+    requested_backend: str = "auto"
+    sources: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def masked_key(self) -> str:
+        key = self.api_key
+        if not key:
+            return "(not set)"
+        if key == PLACEHOLDER_KEY:
+            return f"({PLACEHOLDER_KEY}: a local server needs none)"
+        return f"{key[:3]}...{key[-4:]}" if len(key) > 12 else "****"
+
+    def source(self, name: str) -> str:
+        return dict(self.sources).get(name, "default")
+
+    def with_backend(self, backend: Backend) -> Settings:
+        return replace(self, backend=backend)
+
+
+def _pick(
+    name: str, flag: str | None, env: Mapping[str, str], *env_names: str
+) -> tuple[str | None, str]:
+    if flag:
+        return flag, f"--{name.replace('_', '-')}"
+    for var in env_names:
+        if env.get(var):
+            return env[var], var
+    return None, "default"
+
+
+def resolve_settings(
+    backend: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve grading settings from flags and the environment.
+
+    `auto` (the default backend) uses the LLM judge when an API key or a base URL is configured,
+    otherwise the offline grader.
+    """
+    env = os.environ if env is None else env
+    chosen_backend, backend_src = _pick("backend", backend, env, "GRADER_BACKEND")
+    chosen_backend = (chosen_backend or "auto").strip().lower()
+    if chosen_backend not in BACKEND_CHOICES:
+        raise ConfigError(
+            f"unknown backend {chosen_backend!r} (from {backend_src}); "
+            f"choose one of {', '.join(BACKEND_CHOICES)}"
+        )
+    chosen_model, model_src = _pick("model", model, env, "GRADER_MODEL")
+    url, url_src = _pick("base_url", base_url, env, "OPENAI_BASE_URL")
+    key, key_src = _pick("api_key", None, env, "OPENAI_API_KEY")
+    if chosen_backend == "auto":
+        resolved: Backend = "llm" if (key or url) else "offline"
+    else:
+        resolved = chosen_backend  # type: ignore[assignment]
+    if resolved == "llm" and not key:
+        if not url:
+            raise ConfigError(
+                "the LLM judge needs OPENAI_API_KEY (for OpenAI) or OPENAI_BASE_URL / --base-url "
+                "(for a local OpenAI-compatible server); or use --backend offline"
+            )
+        key, key_src = PLACEHOLDER_KEY, "placeholder for a local server"
+    return Settings(
+        backend=resolved,
+        model=chosen_model or DEFAULT_MODEL,
+        base_url=url,
+        api_key=key,
+        timeout=timeout or DEFAULT_TIMEOUT,
+        requested_backend=chosen_backend,
+        sources=(
+            ("backend", backend_src),
+            ("model", model_src),
+            ("base_url", url_src),
+            ("api_key", key_src),
+        ),
+    )

@@ -1,0 +1,344 @@
+"""`grade(question, answer, settings) -> GradeReport`: the one function every command grades with.
+
+Signals (see `signals`): for each key point, the answer sentence closest in meaning, calibrated
+against what off-topic text, the question itself and a bare keyword list score for that point; and
+the point's keyword groups, looked for only in sentences tied to the point by meaning.
+
+Offline verdicts (semantic = calibrated score of the best sentence, 0..1):
+
+    semantic >= STRONG                                   covered
+    semantic >= COVERED and all keyword groups found     covered
+    semantic >= COVERED, keywords incomplete             partial
+    semantic >= PARTIAL                                  partial
+    below PARTIAL, all keywords present somewhere        missed, flagged keyword-only
+    otherwise                                            missed
+
+LLM verdicts, cross-checked (quote verified = found in the answer, whitespace and case normalised;
+corroborated = the quoted sentence has semantic >= TIE or carries a keyword group of the point):
+
+    judge     quote          corroborated   final     flag
+    covered   verified       yes            covered
+    covered   verified       no             partial   uncorroborated
+    covered   not verified   -              partial   unverified-quote  (if semantic >= COVERED)
+    covered   not verified   -              missed    unverified-quote  (otherwise)
+    partial   verified       -              partial   (uncorroborated if not corroborated)
+    partial   not verified   -              missed    unverified-quote
+    missed    -              -              missed    (keyword-only if all keywords present)
+
+Score: 100 x sum(weight x credit) / sum(weight), credit covered 1, partial 0.5, missed 0. When a
+critical point is missed the score is capped at CRITICAL_CAP: such an answer is not a good answer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .config import Settings
+from .errors import AnswerError
+from .keywords import analyse_all, check_point
+from .models import (
+    CREDIT,
+    FLAG_CRITICAL_MISSED,
+    FLAG_INJECTION,
+    FLAG_KEYWORD_ONLY,
+    FLAG_OFF_TOPIC,
+    FLAG_TOO_SHORT,
+    FLAG_UNCORROBORATED,
+    FLAG_UNVERIFIED_QUOTE,
+    Evidence,
+    GradeReport,
+    PointResult,
+    Question,
+    Verdict,
+)
+from .semantic import Embedder
+from .signals import PointSignal, point_signals
+from .text import Sentence, split_sentences, word_count
+
+# Thresholds on the calibrated semantic score. Chosen on the labelled answers in tests/data/labelled
+# (see benchmarks/calibrate_offline.py, which refits them and prints the agreement they reach).
+TIE = 0.15  # a sentence this close to a point may carry its keyword evidence
+PARTIAL = 0.25
+COVERED = 0.40
+STRONG = 0.62
+CRITICAL_CAP = 50.0
+MIN_ANSWER_WORDS = 8  # below this nothing is graded and nothing reaches an LLM
+MAX_ANSWER_CHARS = 20_000  # about 3,000 words: far beyond an interview answer
+
+OFFLINE_CAVEAT = (
+    "Graded offline by sentence similarity and keywords: it finds where a point is discussed, but "
+    "cannot tell a correct statement from its opposite. Use an LLM judge for a check of correctness."
+)
+
+_INJECTION = re.compile(
+    r"ignore (all |any |the |your |previous |prior |above )*(instructions|rubric|rules|prompt)"
+    r"|(give|award|assign|grant) (me |this( answer)? )?(full|maximum|max|perfect|100)"
+    r"|(full|maximum|perfect) (marks|score|credit|points)"
+    r"|note to (the )?(grader|judge|evaluator|examiner)"
+    r"|you are (now )?(the|a) (grader|judge)|system prompt|as the grader"
+    r"|mark (all|every) (points?|criteria) (as )?(covered|met)",
+    re.IGNORECASE,
+)
+
+
+def read_answer(text: str) -> str:
+    """Validate an answer's text: not empty, not absurdly long. Returns it normalised to NFC."""
+    if len(text) > MAX_ANSWER_CHARS:
+        raise AnswerError(
+            f"the answer is {len(text):,} characters; the limit is {MAX_ANSWER_CHARS:,}"
+        )
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n")
+    if not text.strip():
+        raise AnswerError("the answer is empty")
+    return text
+
+
+def suspected_injection(answer: str) -> bool:
+    """Text addressed to the grader rather than the interviewer."""
+    return _INJECTION.search(answer) is not None
+
+
+def _norm(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = text.translate(str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"',
+                                         "\u201d": '"', "\u2013": "-", "\u2014": "-"}))
+    text = re.sub(r"[*_`]", "", text)
+    return " ".join(text.split())
+
+
+def verify_quote(quote: str | None, answer: str) -> bool:
+    """Whether `quote` (parts joined by an ellipsis allowed) appears in the answer. A quote must have
+    substance: "master key" replies such as ":" or "Thought process:" are not evidence."""
+    if not quote:
+        return False
+    haystack = _norm(answer)
+    parts = [p.strip(" .,;:\"'") for p in re.split(r"\.\.\.|\u2026", _norm(quote))]
+    parts = [p for p in parts if p]
+    if not parts or sum(len(p.split()) for p in parts) < 3:
+        return False
+    position = 0
+    for part in parts:
+        found = haystack.find(part, position)
+        if found < 0:
+            return False
+        position = found + len(part)
+    return True
+
+
+def _units_for_quote(quote: str, units: Sequence[Sentence]) -> list[int]:
+    q = _norm(quote)
+    hits = [i for i, u in enumerate(units) if (n := _norm(u.text)) and (q in n or n in q)]
+    if hits:
+        return hits
+    head = q.split("...")[0][:40]
+    return [i for i, u in enumerate(units) if head and head in _norm(u.text)]
+
+
+@dataclass(frozen=True)
+class _Combined:
+    verdict: Verdict
+    flags: tuple[str, ...]
+    evidence: Evidence | None
+
+
+def _evidence(signal: PointSignal) -> Evidence | None:
+    unit = signal.keywords.sentence or signal.unit
+    if unit is None:
+        return None
+    terms = [h.term for h in signal.keywords.hits] if signal.keywords.sentence == unit else []
+    return Evidence(quote=unit.text, line=unit.line, terms=terms)
+
+
+def offline_verdict(signal: PointSignal) -> _Combined:
+    s = signal.semantic
+    complete = signal.keywords.complete
+    if s >= STRONG or (s >= COVERED and complete):
+        return _Combined("covered", (), _evidence(signal))
+    if s >= PARTIAL:
+        return _Combined("partial", (), _evidence(signal))
+    flags = (FLAG_KEYWORD_ONLY,) if signal.keywords_anywhere else ()
+    return _Combined("missed", flags, None)
+
+
+def llm_verdict(
+    judged: Verdict, quote: str | None, signal: PointSignal, answer: str,
+    units: Sequence[Sentence], unit_scores: Sequence[float],
+) -> _Combined:
+    if judged == "missed":
+        flags = (FLAG_KEYWORD_ONLY,) if signal.keywords_anywhere else ()
+        return _Combined("missed", flags, None)
+    if not verify_quote(quote, answer):
+        if judged == "covered" and signal.semantic >= COVERED:
+            return _Combined("partial", (FLAG_UNVERIFIED_QUOTE,), _evidence(signal))
+        return _Combined("missed", (FLAG_UNVERIFIED_QUOTE,), None)
+    assert quote is not None  # verify_quote is False for None
+    idx = _units_for_quote(quote, units)
+    semantic = max((unit_scores[i] for i in idx), default=0.0)
+    keywords = check_point(signal.point, analyse_all([units[i] for i in idx]))
+    corroborated = semantic >= TIE or bool(keywords.hits)
+    line = units[idx[0]].line if idx else None
+    evidence = Evidence(quote=quote.strip(), line=line, terms=[h.term for h in keywords.hits])
+    if corroborated:
+        return _Combined(judged, (), evidence)
+    return _Combined("partial", (FLAG_UNCORROBORATED,), evidence)
+
+
+def score_points(points: Sequence[PointResult]) -> tuple[float, float]:
+    """(score, uncapped score), 0..100, rounded to one decimal."""
+    total = sum(p.weight for p in points)
+    raw = 100.0 * sum(p.weight * CREDIT[p.verdict] for p in points) / total if total else 0.0
+    capped = raw
+    if any(p.critical and p.verdict == "missed" for p in points):
+        capped = min(raw, CRITICAL_CAP)
+    return round(capped, 1), round(raw, 1)
+
+
+def _confidence_offline(signals: Sequence[PointSignal]) -> str:
+    edges = (PARTIAL, COVERED, STRONG)
+    close = sum(any(abs(s.semantic - e) < 0.06 for e in edges) for s in signals)
+    # Never "high": the offline grader cannot check correctness.
+    return "low" if close / max(1, len(signals)) > 0.4 else "medium"
+
+
+def grade(
+    question: Question,
+    answer: str,
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    judge: object | None = None,
+) -> GradeReport:
+    """Grade one answer to one question with the configured backend.
+
+    `embedder` and `judge` are injected by callers that hold them (tests, batch runs); by default
+    the offline model is loaded once per process and the judge built from `settings`.
+    """
+    from .semantic import MODEL_NAME, default_embedder
+
+    text = read_answer(answer)
+    embedder = embedder or default_embedder()
+    units = split_sentences(text)
+    words = word_count(text)
+    report_flags: list[str] = []
+    if suspected_injection(text):
+        report_flags.append(FLAG_INJECTION)
+
+    if words < MIN_ANSWER_WORDS:
+        signals = point_signals(question, [], embedder, TIE)
+        points = [_result(s, _Combined("missed", (), None)) for s in signals]
+        return _report(question, settings, points, [FLAG_TOO_SHORT, *report_flags], "low",
+                       None, [f"The answer has {words} words: too short to grade."], words,
+                       grader_name=_grader_name(settings, MODEL_NAME))
+
+    signals = point_signals(question, units, embedder, TIE)
+    caveats: list[str] = []
+    feedback: str | None = None
+    if settings.backend == "llm":
+        result = (judge or _default_judge(settings)).judge(question, text)  # type: ignore[attr-defined]
+        unit_scores = _unit_scores(question, units, embedder, signals)
+        points = []
+        for signal, judged in zip(signals, result.judgement.points, strict=True):
+            combined = llm_verdict(judged.verdict, judged.evidence, signal, text, units,
+                                   unit_scores[signal.point.id])
+            points.append(_result(signal, combined, judged.verdict, judged.feedback))
+        feedback = result.judgement.overall_feedback
+        if result.mode != "json_schema":
+            caveats.append(f"The server does not enforce JSON schemas; used {result.mode} output.")
+        if result.temperature_dropped:
+            caveats.append("The model does not accept temperature 0; verdicts may vary by run.")
+        flagged = sum(bool(p.flags) for p in points)
+        confidence = "high" if flagged == 0 and not caveats else (
+            "medium" if flagged <= len(points) // 3 else "low")
+    else:
+        points = [_result(s, offline_verdict(s)) for s in signals]
+        caveats.append(OFFLINE_CAVEAT)
+        confidence = _confidence_offline(signals)
+    if all(s.raw < 0.25 for s in signals):
+        report_flags.append(FLAG_OFF_TOPIC)
+    return _report(question, settings, points, report_flags, confidence, feedback, caveats, words,
+                   grader_name=_grader_name(settings, MODEL_NAME))
+
+
+def _unit_scores(
+    question: Question, units: Sequence[Sentence], embedder: Embedder,
+    signals: Sequence[PointSignal],
+) -> dict[str, list[float]]:
+    """Calibrated semantic score of every unit for every point (for cross-checking quotes)."""
+    from .signals import profiles
+
+    if not units:
+        return {s.point.id: [] for s in signals}
+    vectors = embedder.embed([u.text for u in units])
+    out = {}
+    for prof in profiles(question, embedder):
+        sims = (embedder.embed(list(prof.anchors)) @ vectors.T).max(axis=0)
+        scale = max(1e-6, 1.0 - prof.baseline)
+        out[prof.point.id] = [max(0.0, min(1.0, (float(x) - prof.baseline) / scale)) for x in sims]
+    return out
+
+
+def _default_judge(settings: Settings):  # type: ignore[no-untyped-def]
+    from .judge import Judge, make_client
+
+    client = make_client(settings.base_url, settings.api_key, settings.timeout)
+    return Judge(client, settings.model, seed=settings.seed, max_retries=settings.max_retries,
+                 timeout=settings.timeout)
+
+
+def _grader_name(settings: Settings, offline_model: str) -> str:
+    if settings.backend == "llm":
+        where = settings.base_url or "OpenAI"
+        return f"LLM judge {settings.model} at {where}, cross-checked by keywords and {offline_model}"
+    return f"offline grader: keywords + {offline_model}"
+
+
+def _result(
+    signal: PointSignal, combined: _Combined, judged: Verdict | None = None,
+    feedback: str | None = None,
+) -> PointResult:
+    point = signal.point
+    found = len(signal.keywords.hits) if combined.evidence is not None else 0
+    return PointResult(
+        id=point.id,
+        text=point.text,
+        weight=point.weight,
+        critical=point.critical,
+        verdict=combined.verdict,
+        evidence=combined.evidence,
+        semantic=round(signal.semantic, 3),
+        keywords_found=found,
+        keywords_total=len(point.keywords),
+        judge_verdict=judged,
+        feedback=feedback,
+        expected=signal.expected,
+        flags=list(combined.flags),
+    )
+
+
+def _report(
+    question: Question, settings: Settings, points: list[PointResult], flags: list[str],
+    confidence: str, feedback: str | None, caveats: list[str], words: int, *, grader_name: str,
+) -> GradeReport:
+    score, uncapped = score_points(points)
+    if score < uncapped:
+        flags = [*flags, FLAG_CRITICAL_MISSED]
+    model = settings.model if settings.backend == "llm" else "all-MiniLM-L6-v2-int8"
+    return GradeReport(
+        question_id=question.id,
+        question_number=question.number,
+        question=question.text,
+        backend=settings.backend,
+        grader=grader_name,
+        model=model,
+        score=score,
+        uncapped_score=uncapped,
+        confidence=confidence,  # type: ignore[arg-type]
+        points=points,
+        flags=flags,
+        feedback=feedback,
+        caveats=caveats,
+        answer_words=words,
+    )
