@@ -29,8 +29,6 @@ def test_help_imports_no_heavy_library():
 
 def test_probe_detects_an_import():
     """The probe itself works: a command that does import a heavy library is seen."""
-    probe = (
-        "import sys, jsonschema; print(','.join(m for m in ('jsonschema',) if m in sys.modules))"
-    )
+    probe = "import sys, jsonschema; print(','.join(m for m in ('jsonschema',) if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "jsonschema"

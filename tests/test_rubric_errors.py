@@ -135,15 +135,11 @@ def test_invalid_regex(bank_copy):
 
 def test_missing_reference_answer(bank_copy):
     (bank_copy / "reference_answers" / "attention-mechanisms.md").unlink()
-    check_fails(
-        bank_copy, RUBRIC, "missing reference answer reference_answers/attention-mechanisms.md"
-    )
+    check_fails(bank_copy, RUBRIC, "missing reference answer reference_answers/attention-mechanisms.md")
 
 
 def test_orphaned_reference_answer(bank_copy):
-    (bank_copy / "reference_answers" / "stray.md").write_text(
-        "An answer without a rubric.", "utf-8"
-    )
+    (bank_copy / "reference_answers" / "stray.md").write_text("An answer without a rubric.", "utf-8")
     check_fails(bank_copy, "reference_answers/stray.md", "orphaned")
 
 

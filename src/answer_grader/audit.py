@@ -33,14 +33,8 @@ class QuestionAudit:
             if ev.complete:
                 continue
             groups = "; ".join("[" + ", ".join(g) + "]" for g in ev.missing)
-            best = (
-                f" (best sentence, line {ev.sentence.line}, lacks {groups})" if ev.sentence else ""
-            )
-            msg = (
-                f"not carried by {ref}{best}"
-                if best
-                else f"not carried by {ref}: {groups} not found"
-            )
+            best = f" (best sentence, line {ev.sentence.line}, lacks {groups})" if ev.sentence else ""
+            msg = f"not carried by {ref}{best}" if best else f"not carried by {ref}: {groups} not found"
             out.append(Problem(rubric, f"key_points[{i}] ({ev.point_id})", msg))
         return out
 

@@ -46,9 +46,7 @@ def resolve_bank_dir(explicit: str | os.PathLike[str] | None = None) -> tuple[Pa
 @lru_cache(maxsize=1)
 def rubric_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) every rubric file must satisfy."""
-    text = (
-        resources.files("answer_grader").joinpath("schemas/rubric.schema.json").read_text("utf-8")
-    )
+    text = resources.files("answer_grader").joinpath("schemas/rubric.schema.json").read_text("utf-8")
     return json.loads(text)
 
 
@@ -255,9 +253,7 @@ def scan_bank(root: Path, source: str = "") -> tuple[list[Question], list[Proble
         ref = answer_dir / f"{path.stem}.md"
         ref_label = f"reference_answers/{ref.name}"
         if not ref.is_file():
-            problems.append(
-                Problem(f"rubrics/{path.name}", "", f"missing reference answer {ref_label}")
-            )
+            problems.append(Problem(f"rubrics/{path.name}", "", f"missing reference answer {ref_label}"))
             continue
         try:
             answer = ref.read_text(encoding="utf-8")

@@ -60,9 +60,7 @@ def _columns(rows: list[list[str]], header: list[str]) -> str:
 
 @main.command("list")
 @click.option("--topic", help="Only questions with this topic tag.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @bank_option
 def list_(topic: str | None, fmt: str, bank: Path | None) -> None:
     """List the questions of the bank."""
@@ -99,9 +97,7 @@ def list_(topic: str | None, fmt: str, bank: Path | None) -> None:
 @main.command()
 @click.argument("question")
 @click.option("--reference", is_flag=True, help="Also print the reference answer.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @bank_option
 def show(question: str, reference: bool, fmt: str, bank: Path | None) -> None:
     """Show a question (by number or id) and its key points."""

@@ -223,8 +223,10 @@ class Judge:
                 completion = self.client.chat.completions.create(**kwargs)
             except openai.BadRequestError as exc:
                 text = _error_text(exc)
-                if self._send_temperature and re.search(r"temperature|seed", text, re.I) and (
-                    _PARAM_UNSUPPORTED.search(text)
+                if (
+                    self._send_temperature
+                    and re.search(r"temperature|seed", text, re.I)
+                    and (_PARAM_UNSUPPORTED.search(text))
                 ):
                     # Reasoning models accept only their default sampling; say so in the report.
                     self._send_temperature = False
@@ -247,11 +249,15 @@ class Judge:
                 retries = self._backoff(retries, f"the server {reason}", exc)
                 continue
             except openai.AuthenticationError as exc:
-                raise JudgeError(f"authentication failed: check OPENAI_API_KEY ({exc.status_code})")
+                raise JudgeError(
+                    f"authentication failed: check OPENAI_API_KEY ({exc.status_code})"
+                ) from exc
             except openai.NotFoundError as exc:
-                raise JudgeError(f"model {self.model!r} or endpoint not found: {_error_text(exc)}")
+                raise JudgeError(
+                    f"model {self.model!r} or endpoint not found: {_error_text(exc)}"
+                ) from exc
             except openai.APIStatusError as exc:
-                raise JudgeError(f"the server answered {exc.status_code}: {_error_text(exc)}")
+                raise JudgeError(f"the server answered {exc.status_code}: {_error_text(exc)}") from exc
 
             choice = completion.choices[0] if completion.choices else None
             if choice is None:
@@ -262,8 +268,14 @@ class Judge:
                 continue
             if choice.finish_reason == "length":
                 retries = self._backoff(retries, "the output was cut off (finish_reason=length)", None)
-                messages = [*messages, {"role": "user", "content": "Keep the reasoning under 80 "
-                                        "words and the feedback to one short sentence per point."}]
+                messages = [
+                    *messages,
+                    {
+                        "role": "user",
+                        "content": "Keep the reasoning under 80 "
+                        "words and the feedback to one short sentence per point.",
+                    },
+                ]
                 continue
             if choice.finish_reason == "content_filter":
                 raise JudgeError("the provider's content filter stopped the output")
@@ -299,8 +311,11 @@ class Judge:
                 messages = [
                     *messages,
                     {"role": "assistant", "content": content},
-                    {"role": "user", "content": f"Your reply was invalid: {problem}. Reply again "
-                     "with the complete JSON object only, one entry per rubric point."},
+                    {
+                        "role": "user",
+                        "content": f"Your reply was invalid: {problem}. Reply again "
+                        "with the complete JSON object only, one entry per rubric point.",
+                    },
                 ]
                 content = self._create(messages, mode, state)
                 judgement, problem = _parse(content, question)
@@ -320,8 +335,7 @@ class Judge:
                 notes=notes,
             )
         raise JudgeError(
-            "the server supports none of json_schema, json_object or plain output: "
-            + "; ".join(notes),
+            "the server supports none of json_schema, json_object or plain output: " + "; ".join(notes),
             attempts=state["attempts"],
         )
 

@@ -123,7 +123,7 @@ class PointResult(BaseModel):
     verdict: Verdict
     evidence: Evidence | None = None
     semantic: float | None = Field(
-        default=None, description="Calibrated semantic match of the best sentence, 0..1"
+        default=None, description="Offline evidence score of the best sentence, 0..1"
     )
     keywords_found: int = Field(description="Keyword groups matched in the evidence sentence")
     keywords_total: int
@@ -146,7 +146,9 @@ class GradeReport(BaseModel):
     backend: Literal["offline", "llm"]
     grader: str = Field(description="Human-readable name of what graded, e.g. the model")
     model: str
-    score: float = Field(ge=0, le=100, description="Weighted credit, capped if a critical point is missed")
+    score: float = Field(
+        ge=0, le=100, description="Weighted credit, capped if a critical point is missed"
+    )
     uncapped_score: float = Field(ge=0, le=100)
     confidence: Literal["low", "medium", "high"]
     points: list[PointResult]

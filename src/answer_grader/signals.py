@@ -34,20 +34,25 @@ FUNCTION_WORDS = frozenset(
     """a an the of to in on for with by from as at into over under between through about and or
     but if then so because while whereas which that this these those it its is are was were be been
     being has have had do does did can could should would may might must will not no than each every
-    all any some one two per we you they he she i our your their them what when where how why who""".split()
+    all any some one two per we you they he she i our your their them what when where how why who
+    """.split()  # noqa: SIM905 (a word list reads better as text)
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+")
 
 
 def is_list_like(text: str) -> bool:
-    """A string of terms rather than a statement: many short comma-separated items and almost no
-    function words. Such a unit is never evidence, whatever its keywords (keyword stuffing)."""
+    """A string of terms rather than a statement: six words or more without a function word, or six
+    or more short comma-separated items. Such a unit is never evidence, whatever its keywords
+    (keyword stuffing)."""
     words = _WORD.findall(text.lower())
     if len(words) < 4 or "=" in text:  # a formula is not a list of terms
         return False
     function_share = sum(w in FUNCTION_WORDS for w in words) / len(words)
+    if len(words) >= 6 and function_share < 0.08:  # six words and not one "the", "of", "is"...
+        return True
     items = [i for i in re.split(r"[,;|·•]", text) if _WORD.search(i)]
-    return function_share < 0.12 and len(items) >= 4 and len(words) / len(items) <= 3.5
+    # Six or more short items: a catalogue of terms, even with an "and" or "at" among them.
+    return function_share < 0.25 and len(items) >= 6 and len(words) / len(items) <= 3
 
 
 MIN_UNIT_WORDS = 4  # shorter units ("Softmax.", "Q, K, V") cannot state a point on their own
@@ -60,18 +65,8 @@ class PointProfile:
     point: KeyPoint
     anchors: tuple[str, ...]  # the point's text, and the reference sentence that carries it
     expected: str | None  # that reference sentence, shown to users as what was expected
-    baseline: float  # the best similarity any distractor reaches against the anchors
-
-
-@dataclass(frozen=True)
-class PointSignal:
-    point: KeyPoint
-    unit: Sentence | None  # the best sentence by meaning (None: nothing above the baseline)
-    raw: float  # cosine similarity of that sentence to the nearest anchor
-    semantic: float  # (raw - baseline) / (1 - baseline), clipped to 0..1
-    keywords: KeywordEvidence  # keyword groups within sentences tied to the point by meaning
-    keywords_anywhere: bool  # every group matched in some sentence, tied or not
-    expected: str | None
+    baseline: float  # the best similarity the question or a distractor reaches against the anchors
+    keyword_baseline: float  # what a bare list of the point's own keywords reaches
 
 
 def keyword_list(point: KeyPoint) -> str:
@@ -92,59 +87,132 @@ def profiles(question: Question, embedder: Embedder) -> tuple[PointProfile, ...]
 
 def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfile, ...]:
     reference = analyse_all(split_sentences(question.reference_answer))
-    profiles = []
+    distractors = [*DISTRACTORS, question.text]
+    distractor_vectors = embedder.embed(distractors)
+    out = []
     for point in question.key_points:
         ev = check_point(point, reference)
         expected = ev.sentence.text if ev.sentence is not None and ev.complete else None
         anchors = (point.text, expected) if expected else (point.text,)
-        distractors = [*DISTRACTORS, question.text, keyword_list(point)]
-        sims = embedder.embed(list(anchors)) @ embedder.embed(distractors).T
-        profiles.append(PointProfile(point, anchors, expected, float(sims.max())))
-    return tuple(profiles)
+        anchor_vectors = embedder.embed(list(anchors))
+        baseline = float((anchor_vectors @ distractor_vectors.T).max())
+        bare = float((anchor_vectors @ embedder.embed([keyword_list(point)]).T).max())
+        out.append(PointProfile(point, anchors, expected, baseline, bare))
+    return tuple(out)
+
+
+TERSE_SHARE = 0.3  # below this share of function words a unit reads as notes, not prose
+
+
+def function_share(text: str) -> float:
+    words = _WORD.findall(text.lower())
+    return sum(w in FUNCTION_WORDS for w in words) / len(words) if words else 0.0
+
+
+def usable(unit: Sentence) -> bool:
+    """Whether a unit can be evidence at all: long enough, and a statement, not a list of terms."""
+    return len(_WORD.findall(unit.text)) >= MIN_UNIT_WORDS and not is_list_like(unit.text)
+
+
+@dataclass(frozen=True)
+class UnitFeatures:
+    """For one point, per answer unit (aligned with the units; zeros for unusable ones): the raw
+    cosine similarity to the nearest anchor, that similarity calibrated against the point's baseline
+    (0 = no closer than the question or filler text; for terse notes, no closer than a bare list of
+    the point's keywords), and the share of keyword groups matched."""
+
+    raw: tuple[float, ...]
+    calibrated: tuple[float, ...]
+    keyword_share: tuple[float, ...]
+    usable: tuple[bool, ...]
+
+
+def unit_features(
+    question: Question, units: Sequence[Sentence], embedder: Embedder
+) -> list[tuple[PointProfile, UnitFeatures]]:
+    """Features of every unit for every key point; the expensive step, done once per answer."""
+    from .keywords import compile_term, find_term
+
+    ok = [usable(u) for u in units]
+    idx = [i for i, flag in enumerate(ok) if flag]
+    vectors = embedder.embed([units[i].text for i in idx]) if idx else None
+    analysed = analyse_all([units[i] for i in idx])
+    out = []
+    for prof in profiles(question, embedder):
+        raw = [0.0] * len(units)
+        cal = [0.0] * len(units)
+        share = [0.0] * len(units)
+        if vectors is not None:
+            sims = (embedder.embed(list(prof.anchors)) @ vectors.T).max(axis=0)
+            groups = [[compile_term(t) for t in g] for g in prof.point.keywords]
+            for j, i in enumerate(idx):
+                base = prof.baseline
+                if function_share(units[i].text) < TERSE_SHARE:
+                    base = max(base, prof.keyword_baseline)
+                raw[i] = float(sims[j])
+                cal[i] = (raw[i] - base) / max(1e-6, 1.0 - base)
+                matched = sum(any(find_term(t, analysed[j]) for t in g) for g in groups)
+                share[i] = matched / len(groups)
+        out.append((prof, UnitFeatures(tuple(raw), tuple(cal), tuple(share), tuple(ok))))
+    return out
+
+
+def unit_scores(features: UnitFeatures, alpha: float, tie: float) -> list[float]:
+    """Evidence score of each unit for a point: alpha x similarity + (1 - alpha) x the share of
+    keyword groups found, for units tied to the point by meaning (calibrated similarity > tie);
+    0 for the rest. A unit no closer to the point than the question itself or filler text earns
+    nothing, and neither do keywords in a sentence about something else."""
+    return [
+        (alpha * r + (1 - alpha) * k) if ok and c > tie else 0.0
+        for r, c, k, ok in zip(
+            features.raw, features.calibrated, features.keyword_share, features.usable, strict=True
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class PointSignal:
+    point: KeyPoint
+    unit: Sentence | None  # the unit with the best evidence score (None: no usable unit)
+    score: float  # that unit's evidence score, 0..1
+    raw: float  # its raw similarity to the point
+    tied: bool  # whether it is tied to the point by meaning
+    keywords: KeywordEvidence  # the keyword check of that unit alone
+    keywords_anywhere: bool  # every group matched in one sentence somewhere, tied or not
+    expected: str | None
+    scores: tuple[float, ...]  # every unit's evidence score (for checking an LLM's quotes)
+    tied_units: tuple[bool, ...]
 
 
 def point_signals(
     question: Question,
     units: Sequence[Sentence],
     embedder: Embedder,
-    tie_threshold: float,
+    alpha: float,
+    tie: float,
 ) -> list[PointSignal]:
-    """Signals for every key point of `question` in the answer `units`.
-
-    A unit is tied to a point when its calibrated semantic score reaches `tie_threshold`; keyword
-    evidence is looked for only in tied units, so keywords alone never earn a point.
-    """
-    import numpy as np
-
+    """Signals for every key point of `question` in the answer `units`."""
     analysed: list[AnalysedSentence] = analyse_all(units)
-    usable = [
-        i
-        for i, u in enumerate(units)
-        if len(_WORD.findall(u.text)) >= MIN_UNIT_WORDS and not is_list_like(u.text)
-    ]
-    texts = [units[i].text for i in usable]
-    vectors = embedder.embed(texts) if texts else None
     out = []
-    for prof in profiles(question, embedder):
-        anywhere = check_point(prof.point, analysed).complete
-        if vectors is None:
-            empty = check_point(prof.point, [])
-            out.append(PointSignal(prof.point, None, 0.0, 0.0, empty, anywhere, prof.expected))
-            continue
-        sims = (embedder.embed(list(prof.anchors)) @ vectors.T).max(axis=0)
-        calibrated = np.clip((sims - prof.baseline) / max(1e-6, 1.0 - prof.baseline), 0.0, 1.0)
-        best = int(np.argmax(sims))
-        tied = [analysed[usable[j]] for j in np.flatnonzero(calibrated >= tie_threshold)]
-        keywords = check_point(prof.point, tied)
+    for prof, feats in unit_features(question, units, embedder):
+        scores = unit_scores(feats, alpha, tie)
+        tied = tuple(ok and c > tie for c, ok in zip(feats.calibrated, feats.usable, strict=True))
+        best = max(range(len(units)), key=lambda i: scores[i], default=None)
+        has_best = best is not None and feats.usable[best]
+        unit = units[best] if has_best else None
+        keywords = check_point(prof.point, [analysed[best]] if has_best else [])
         out.append(
             PointSignal(
                 point=prof.point,
-                unit=units[usable[best]] if calibrated[best] > 0 else None,
-                raw=float(sims[best]),
-                semantic=float(calibrated[best]),
+                unit=unit,
+                score=scores[best] if has_best else 0.0,
+                raw=feats.raw[best] if has_best else 0.0,
+                tied=tied[best] if has_best else False,
                 keywords=keywords,
-                keywords_anywhere=anywhere,
+                keywords_anywhere=check_point(prof.point, analysed).complete,
                 expected=prof.expected,
+                scores=tuple(scores),
+                tied_units=tied,
             )
         )
     return out
