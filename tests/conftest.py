@@ -49,3 +49,38 @@ def bank_copy(tmp_path: Path, bank_dir: Path) -> Path:
 def run(*args: str, input: str | None = None) -> Result:
     """Run `grader ARGS` in-process, stdout and stderr kept apart."""
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def fake_server():
+    """A scripted OpenAI-compatible server on 127.0.0.1 (answer_grader.testing.FakeOpenAI)."""
+    from answer_grader.testing import FakeOpenAI
+
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def make_judge(fake_server):
+    """Build a Judge whose client talks to the fake server; backoff sleeps are recorded, not slept."""
+    import openai
+
+    from answer_grader.judge import Judge
+
+    def build(max_retries: int = 3, timeout: float = 5.0):
+        client = openai.OpenAI(base_url=fake_server.url, api_key="test-key")
+        judge = Judge(
+            client, "fake-judge", max_retries=max_retries, timeout=timeout, sleep=judge_sleeps.append
+        )
+        return judge
+
+    judge_sleeps: list[float] = []
+    build.sleeps = judge_sleeps  # type: ignore[attr-defined]
+    return build
+
+
+@pytest.fixture(scope="session")
+def bank(bank_dir):
+    from answer_grader.bank import load_bank
+
+    return load_bank(bank_dir)

@@ -17,8 +17,10 @@ from .errors import GraderError
 EXIT_CODES_HELP = """\b
 Exit status:
   0  success
-  1  runtime error (a malformed bank, a failed check, an unreadable file)
-  2  usage error (an unknown option or a bad argument)
+  1  runtime error (a malformed bank, a failed check, an unreadable or empty answer)
+  2  usage error (an unknown option or a bad argument, settings that cannot work)
+  3  graded, but the score is below --fail-under
+  4  could not grade (the LLM judge failed after its retries; no score was given)
 """
 
 
@@ -190,6 +192,135 @@ def template(questions: str | None, output: Path | None, bank: Path | None) -> N
     else:
         output.write_text(sheet, encoding="utf-8")
         click.echo(f"Wrote {len(chosen)} question(s) to {output}", err=True)
+
+
+MAX_ANSWER_FILE_BYTES = 1_000_000
+
+
+def read_text_input(path: str) -> str:
+    """Read an answer from a file or `-` (stdin) as UTF-8, with one clear error for bad input."""
+    from .errors import AnswerError
+
+    if path == "-":
+        data = click.get_binary_stream("stdin").read(MAX_ANSWER_FILE_BYTES + 1)
+        name = "standard input"
+    else:
+        p = Path(path)
+        if not p.exists():
+            raise AnswerError(f"{path}: no such file")
+        if p.is_dir():
+            raise AnswerError(f"{path}: is a directory, not a file")
+        if p.stat().st_size > MAX_ANSWER_FILE_BYTES:
+            raise AnswerError(f"{path}: {p.stat().st_size:,} bytes is too large for an answer")
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise AnswerError(f"{path}: cannot read: {exc.strerror}") from exc
+        name = path
+    if len(data) > MAX_ANSWER_FILE_BYTES:
+        raise AnswerError(f"{name}: more than {MAX_ANSWER_FILE_BYTES:,} bytes is too large")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AnswerError(f"{name}: not UTF-8 text (invalid byte at offset {exc.start})") from exc
+
+
+def backend_options(f: Any) -> Any:
+    """--backend, --model and --base-url, shared by the commands that grade."""
+    from .config import BACKEND_CHOICES
+
+    f = click.option(
+        "--base-url",
+        help="OpenAI-compatible server, e.g. http://localhost:11434/v1 (Ollama). [env: OPENAI_BASE_URL]",
+    )(f)
+    f = click.option("--model", help="Judge model. [env: GRADER_MODEL; default: see grader config]")(f)
+    f = click.option(
+        "--backend",
+        type=click.Choice(BACKEND_CHOICES),
+        help="auto: the LLM judge when OPENAI_API_KEY or OPENAI_BASE_URL is set, else offline. "
+        "[env: GRADER_BACKEND; default: auto]",
+    )(f)
+    return f
+
+
+@main.command()
+@click.argument("question")
+@click.argument("answer_file", metavar="[FILE|-]", required=False)
+@backend_options
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
+)
+@bank_option
+def grade(
+    question: str,
+    answer_file: str | None,
+    backend: str | None,
+    model: str | None,
+    base_url: str | None,
+    fmt: str,
+    bank: Path | None,
+) -> None:
+    """Grade one answer to QUESTION (a number or id), read from FILE or standard input."""
+    from .bank import load_bank
+    from .config import resolve_settings
+    from .grading import grade as grade_answer
+    from .report import render
+
+    settings = resolve_settings(backend=backend, model=model, base_url=base_url)
+    q = load_bank(bank).get(question)
+    if answer_file is None:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise click.UsageError("give the answer as FILE, or pipe it in: echo '...' | grader grade 4")
+        answer_file = "-"
+    text = read_text_input(answer_file)
+    report = grade_answer(q, text, settings)
+    out = click.get_text_stream("stdout")
+    color = fmt == "text" and out.isatty()
+    width = min(120, click.get_terminal_size()[0]) if color else 100
+    click.echo(render(report, fmt, color=color, width=width), nl=False)
+
+
+@main.command()
+@backend_options
+@click.option(
+    "--test",
+    "test_connection",
+    is_flag=True,
+    help="Send one small request to check the connection and the model.",
+)
+def config(backend: str | None, model: str | None, base_url: str | None, test_connection: bool) -> None:
+    """Show the grading settings in effect (key masked) and where each came from."""
+    from .config import DEFAULT_MODEL, resolve_settings
+
+    s = resolve_settings(backend=backend, model=model, base_url=base_url)
+    backend_line = s.backend + (
+        f" (auto: {'a key or base URL is set' if s.backend == 'llm' else 'no key or base URL set'})"
+        if s.requested_backend == "auto"
+        else ""
+    )
+    rows = [
+        ("backend", backend_line, s.source("backend")),
+        ("model", s.model + (" (default)" if s.model == DEFAULT_MODEL else ""), s.source("model")),
+        ("base_url", s.base_url or "(OpenAI)", s.source("base_url")),
+        ("api_key", s.masked_key, s.source("api_key")),
+        ("timeout", f"{s.timeout:g} s", "default"),
+        ("retries", str(s.max_retries), "default"),
+    ]
+    if s.backend == "offline":
+        from .semantic import MODEL_NAME
+
+        rows.append(("offline model", MODEL_NAME, "built in"))
+    click.echo(_columns([list(r) for r in rows], ["setting", "value", "from"]))
+    if test_connection:
+        if s.backend != "llm":
+            raise click.UsageError(
+                "--test checks an LLM connection; set OPENAI_API_KEY or "
+                "OPENAI_BASE_URL, or pass --backend llm --base-url URL"
+            )
+        from .judge import check_connection
+
+        seconds, reply = check_connection(s)
+        click.echo(f"\nOK: {s.model} answered in {seconds:.2f} s: {reply!r}")
 
 
 if __name__ == "__main__":  # pragma: no cover

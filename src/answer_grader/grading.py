@@ -27,7 +27,8 @@ corroborated = the quoted sentence is tied to the point or carries one of its ke
     partial   verified       yes            partial
     partial   verified       no             partial   uncorroborated
     partial   not verified   -              missed    unverified-quote
-    missed    -              -              missed    (keyword-only if all keywords present)
+    missed    -              -              missed    (keyword-only if all keywords present
+                                                           but the offline evidence is low)
 
 Score: 100 x sum(weight x credit) / sum(weight), credit covered 1, partial 0.5, missed 0. When a
 critical point is missed the score is capped at CRITICAL_CAP: such an answer is not a good answer.
@@ -186,8 +187,8 @@ def llm_verdict(
     units: Sequence[Sentence],
 ) -> _Combined:
     if judged == "missed":
-        flags = (FLAG_KEYWORD_ONLY,) if signal.keywords_anywhere else ()
-        return _Combined("missed", flags, None)
+        keyword_only = signal.keywords_anywhere and signal.score < PARTIAL
+        return _Combined("missed", (FLAG_KEYWORD_ONLY,) if keyword_only else (), None)
     if not verify_quote(quote, answer):
         if judged == "covered" and signal.score >= COVERED:
             return _Combined("partial", (FLAG_UNVERIFIED_QUOTE,), _evidence(signal))
@@ -272,7 +273,8 @@ def grade(
             caveats.append(f"The server does not enforce JSON schemas; used {result.mode} output.")
         if result.temperature_dropped:
             caveats.append("The model does not accept temperature 0; verdicts may vary by run.")
-        flagged = sum(bool(p.flags) for p in points)
+        doubts = {FLAG_UNVERIFIED_QUOTE, FLAG_UNCORROBORATED}
+        flagged = sum(bool(doubts & set(p.flags)) for p in points)
         confidence = (
             "high"
             if flagged == 0 and not caveats

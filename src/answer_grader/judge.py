@@ -397,3 +397,20 @@ def make_client(base_url: str | None, api_key: str | None, timeout: float) -> An
     import openai
 
     return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
+
+
+def check_connection(settings: Any) -> tuple[float, str]:
+    """Send one tiny chat request; return (seconds, reply). Raises JudgeError on failure."""
+    import openai
+
+    client = make_client(settings.base_url, settings.api_key, settings.timeout)
+    start = time.perf_counter()
+    try:
+        completion = client.chat.completions.create(
+            model=settings.model,
+            messages=[{"role": "user", "content": "Reply with the single word OK."}],
+        )
+    except openai.APIError as exc:
+        raise JudgeError(f"the connection test failed: {_error_text(exc)}") from exc
+    reply = (completion.choices[0].message.content or "").strip() if completion.choices else ""
+    return time.perf_counter() - start, _short(reply, 60)

@@ -1,0 +1,200 @@
+"""A scripted OpenAI-compatible server on 127.0.0.1, for tests and benchmarks (like click.testing).
+
+    with FakeOpenAI() as server:
+        server.push(Reply.completion('{"reasoning": ...}'))      # next response, in order
+        server.push(Reply(status=429, body={"error": {"message": "slow down"}}))
+        client = openai.OpenAI(base_url=server.url, api_key="test")
+
+Responses are served in the order pushed; when the script is empty, `default` (a function of the
+request's JSON) answers, if set, else a 500. Every request's JSON is kept in `server.requests`.
+`rubric_responder` is a default that grades like a (very simple) judge, from the request alone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """One scripted HTTP response."""
+
+    status: int = 200
+    body: dict[str, Any] | str = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering
+
+    @classmethod
+    def completion(
+        cls,
+        content: str | None,
+        *,
+        finish_reason: str = "stop",
+        refusal: str | None = None,
+        model: str = "fake-judge",
+        delay: float = 0.0,
+    ) -> Reply:
+        """A chat.completion with one choice."""
+        return cls(
+            body={
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": 1764374400,
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content, "refusal": refusal},
+                        "finish_reason": finish_reason,
+                    }
+                ],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+            },
+            delay=delay,
+        )
+
+    @classmethod
+    def error(cls, status: int, message: str, **headers: str) -> Reply:
+        return cls(status=status, body={"error": {"message": message, "type": "fake"}}, headers=headers)
+
+
+Responder = Callable[[dict[str, Any]], Reply]
+
+
+class FakeOpenAI:
+    """Serves POST /v1/chat/completions (and GET /v1/models) from a script, on a free local port."""
+
+    def __init__(self, default: Responder | None = None, port: int = 0) -> None:
+        self.script: deque[Reply] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self.default = default
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def do_GET(self) -> None:
+                self._send(
+                    Reply(body={"object": "list", "data": [{"id": "fake-judge", "object": "model"}]})
+                )
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                raw = self.rfile.read(length)
+                try:
+                    request = json.loads(raw or b"{}")
+                except json.JSONDecodeError:
+                    request = {"_raw": raw.decode("utf-8", "replace")}
+                reply = server._next(request)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                self._send(reply)
+
+            def _send(self, reply: Reply) -> None:
+                body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+                data = body.encode("utf-8")
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    for k, v in reply.headers.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+                    pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def _next(self, request: dict[str, Any]) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            if self.script:
+                return self.script.popleft()
+        if self.default is not None:
+            return self.default(request)
+        return Reply.error(500, "the fake server's script is empty")
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def push(self, *replies: Reply) -> None:
+        with self._lock:
+            self.script.extend(replies)
+
+    def start(self) -> FakeOpenAI:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+_POINT = re.compile(r"^- ([a-z0-9-]+): ", re.MULTILINE)
+_ANSWER = re.compile(r"<(answer-[0-9a-f]+)>\n(.*)\n</\1>", re.DOTALL)
+
+
+def parse_request(request: dict[str, Any]) -> tuple[list[str], str]:
+    """The rubric point ids and the candidate's answer, read from a judge request."""
+    user = next(m["content"] for m in request["messages"] if m["role"] == "user")
+    rubric = user.split("Rubric key points", 1)[1].split("Candidate's answer", 1)[0]
+    answer = _ANSWER.search(user)
+    return _POINT.findall(rubric), answer.group(2) if answer else ""
+
+
+def judgement_json(
+    point_ids: list[str],
+    verdicts: dict[str, tuple[str, str | None]] | None = None,
+    reasoning: str = "Checked each point against the answer.",
+) -> str:
+    """A judge reply: `verdicts` maps point id -> (verdict, evidence); the rest are missed."""
+    verdicts = verdicts or {}
+    points = []
+    for pid in point_ids:
+        verdict, evidence = verdicts.get(pid, ("missed", None))
+        points.append(
+            {"point_id": pid, "verdict": verdict, "evidence": evidence, "feedback": f"About {pid}."}
+        )
+    return json.dumps(
+        {
+            "reasoning": reasoning,
+            "points": points,
+            "overall_feedback": "Cover the missed points with specifics.",
+        }
+    )
+
+
+def rubric_responder(delay: float = 0.0) -> Responder:
+    """A default that answers any judge request validly: each point is `partial`, quoting the
+    answer's first sentence. Enough for benchmarks and plumbing tests, not for grading quality."""
+
+    def respond(request: dict[str, Any]) -> Reply:
+        ids, answer = parse_request(request)
+        first = re.split(r"(?<=[.!?])\s", answer.strip(), maxsplit=1)[0] if answer.strip() else None
+        verdicts = {pid: ("partial", first) for pid in ids} if first else {}
+        return Reply.completion(judgement_json(ids, verdicts), delay=delay)
+
+    return respond
