@@ -202,7 +202,7 @@ def read_text_input(path: str) -> str:
     from .errors import AnswerError
 
     if path == "-":
-        data = click.get_binary_stream("stdin").read(MAX_ANSWER_FILE_BYTES + 1)
+        data = sys.stdin.buffer.read(MAX_ANSWER_FILE_BYTES + 1)
         name = "standard input"
     else:
         p = Path(path)
@@ -274,8 +274,7 @@ def grade(
         answer_file = "-"
     text = read_text_input(answer_file)
     report = grade_answer(q, text, settings)
-    out = click.get_text_stream("stdout")
-    color = fmt == "text" and out.isatty()
+    color = fmt == "text" and sys.stdout.isatty()
     width = min(120, click.get_terminal_size()[0]) if color else 100
     click.echo(render(report, fmt, color=color, width=width), nl=False)
 

@@ -245,7 +245,7 @@ class Judge:
                 retries = self._backoff(retries, "rate limited (429)", exc)
                 continue
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-                reason = "timed out" if isinstance(exc, openai.APITimeoutError) else "unreachable"
+                reason = "timed out" if isinstance(exc, openai.APITimeoutError) else "is unreachable"
                 retries = self._backoff(retries, f"the server {reason}", exc)
                 continue
             except openai.AuthenticationError as exc:
