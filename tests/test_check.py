@@ -64,3 +64,25 @@ def test_most_points_have_a_single_carrying_sentence(bank_copy):
             again = audit_question(q.model_copy(update={"reference_answer": rest}))
             removable += not next(e for e in again.evidence if e.point_id == ev.point_id).complete
     assert removable / total > 0.5, (removable, total)
+
+
+def test_a_point_carried_only_by_a_keyword_list_fails_the_offline_pass(bank_copy):
+    """The keyword check passes, but the offline grader does not credit a list of terms."""
+    bank = load_bank(bank_copy)
+    q = bank.get("positional-encodings")
+    audit = audit_question(q)
+    point, ev = next(
+        (p, e) for p, e in zip(q.key_points, audit.evidence, strict=True)
+        if q.reference_answer.count(e.sentence.text) == 1
+    )
+    terms = ", ".join(str(g[0]) for g in point.keywords)
+    stuffed = f"{terms}, {terms}, misc, notes, etc."
+    ref = bank_copy / "reference_answers" / f"{q.id}.md"
+    ref.write_text(ref.read_text("utf-8").replace(ev.sentence.text, stuffed), encoding="utf-8")
+
+    result = run("check", "--bank", str(bank_copy))
+
+    assert result.exit_code == 1
+    lines = [ln for ln in result.stderr.splitlines() if f"({point.id})" in ln]
+    assert lines and all("the offline grader finds it" in ln for ln in lines), result.stderr
+    assert run("check", "--no-offline", "--bank", str(bank_copy)).exit_code == 0

@@ -15,15 +15,21 @@ from .text import split_sentences, word_count
 
 @dataclass(frozen=True)
 class QuestionAudit:
-    """One question's coverage: the keyword evidence of each key point in its reference answer."""
+    """One question's coverage: the keyword evidence of each key point in its reference answer, and
+    the offline grader's verdict on each point when it grades the reference answer."""
 
     question: Question
     words: int
     evidence: tuple[KeywordEvidence, ...]
+    offline: tuple[tuple[str, float], ...] = ()  # (verdict, evidence score) per point
 
     @property
     def covered(self) -> int:
         return sum(e.complete for e in self.evidence)
+
+    @property
+    def offline_covered(self) -> int:
+        return sum(v == "covered" for v, _ in self.offline)
 
     def failures(self) -> list[Problem]:
         rubric = f"rubrics/{Path(self.question.rubric_path).name}"
@@ -36,6 +42,12 @@ class QuestionAudit:
             best = f" (best sentence, line {ev.sentence.line}, lacks {groups})" if ev.sentence else ""
             msg = f"not carried by {ref}{best}" if best else f"not carried by {ref}: {groups} not found"
             out.append(Problem(rubric, f"key_points[{i}] ({ev.point_id})", msg))
+        for i, (point, (verdict, score)) in enumerate(
+            zip(self.question.key_points, self.offline, strict=False)
+        ):
+            if verdict != "covered":
+                msg = f"the offline grader finds it {verdict} in {ref} (evidence {score:.2f})"
+                out.append(Problem(rubric, f"key_points[{i}] ({point.id})", msg))
         return out
 
 
@@ -55,15 +67,24 @@ class AuditReport:
         return not self.failures
 
 
-def audit_question(question: Question) -> QuestionAudit:
+def audit_question(question: Question, *, offline: bool = False) -> QuestionAudit:
+    """Keyword evidence for each point in the reference; with `offline`, the offline grader too."""
     sentences = analyse_all(split_sentences(question.reference_answer))
     evidence = tuple(check_point(p, sentences) for p in question.key_points)
-    return QuestionAudit(question, word_count(question.reference_answer), evidence)
+    verdicts: tuple[tuple[str, float], ...] = ()
+    if offline:
+        from .config import resolve_settings
+        from .grading import grade
+
+        report = grade(question, question.reference_answer, resolve_settings("offline", env={}))
+        verdicts = tuple((p.verdict, p.semantic or 0.0) for p in report.points)
+    return QuestionAudit(question, word_count(question.reference_answer), evidence, verdicts)
 
 
-def audit_bank(explicit: str | os.PathLike[str] | None = None) -> AuditReport:
-    """Validate every file of the bank and check each key point against its reference answer."""
+def audit_bank(explicit: str | os.PathLike[str] | None = None, *, offline: bool = True) -> AuditReport:
+    """Validate every file of the bank and check each key point against its reference answer, by
+    keywords and (unless `offline` is False) by the offline grader."""
     root, source = resolve_bank_dir(explicit)
     questions, problems = scan_bank(root, source)
-    audits = tuple(audit_question(q) for q in questions)
+    audits = tuple(audit_question(q, offline=offline) for q in questions)
     return AuditReport(root, source, tuple(problems), audits)

@@ -131,35 +131,42 @@ def show(question: str, reference: bool, fmt: str, bank: Path | None) -> None:
 
 
 @main.command()
+@click.option(
+    "--no-offline",
+    is_flag=True,
+    help="Skip the offline grader's pass: files and keywords only, no model loaded.",
+)
 @bank_option
-def check(bank: Path | None) -> None:
+def check(no_offline: bool, bank: Path | None) -> None:
     """Check the bank: every rubric valid against the schema, ids unique, numbers 1..N, both files
-    present for each question, and every key point carried by its own reference answer."""
+    present for each question, and every key point carried by its own reference answer, by the
+    keyword check and by the offline grader."""
     from .audit import audit_bank
     from .errors import CheckFailed
 
-    report = audit_bank(bank)
+    report = audit_bank(bank, offline=not no_offline)
     rows = []
     for a in report.questions:
         missed = [e.point_id for e in a.evidence if not e.complete]
-        rows.append(
-            [
-                str(a.question.number),
-                a.question.id,
-                f"{a.covered}/{len(a.evidence)}",
-                str(a.words),
-                ", ".join(missed) or "-",
-            ]
-        )
+        missed += [
+            p.id
+            for p, (verdict, _) in zip(a.question.key_points, a.offline, strict=False)
+            if verdict != "covered" and p.id not in missed
+        ]
+        offline = f"{a.offline_covered}/{len(a.evidence)}" if a.offline else "skipped"
+        n = len(a.evidence)
+        row = [str(a.question.number), a.question.id, f"{a.covered}/{n}", offline, str(a.words)]
+        rows.append([*row, ", ".join(missed) or "-"])
     if rows:
-        click.echo(_columns(rows, ["#", "id", "keywords", "words", "not covered"]))
+        click.echo(_columns(rows, ["#", "id", "keywords", "offline", "words", "not covered"]))
     failures = report.failures
     if failures:
         raise CheckFailed([str(f) for f in failures])
     points = sum(len(a.evidence) for a in report.questions)
     click.echo(
         f"\nOK: {len(report.questions)} questions, {points} key points, all covered "
-        f"by their reference answers ({report.root}, from {report.source})."
+        f"by their reference answers ({report.root}, from {report.source})"
+        + (" (offline grader skipped)." if no_offline else ".")
     )
 
 
