@@ -71,7 +71,7 @@ def test_grade_bom_and_crlf_are_fine(tmp_path):
         (lambda p: None, "no such file"),
         (lambda p: p.mkdir(), "is a directory"),
         (lambda p: p.write_bytes(b"caf\xe9 au lait " * 5), "not UTF-8 text (invalid byte at offset 3)"),
-        (lambda p: p.write_text("  \n\n ", "utf-8"), "the answer is empty"),
+        (lambda p: p.write_text("  \n\n ", "utf-8"), "answer.md: is empty"),
         (lambda p: p.write_text("x" * 1_000_001, "utf-8"), "too large"),
         (lambda p: p.write_text("word " * 5000, "utf-8"), "the limit is 20,000"),
     ],

@@ -1,13 +1,133 @@
-"""Answer sheets in the question list's markdown format: `## Question N`, the bold question,
-`**Answer:**`, the answer, `---`."""
+"""Answer sheets in the question list's markdown format, read and written.
+
+    ## Question 4
+
+    **Can you explain the concept of attention mechanisms in transformer models?**
+
+    **Answer:** the answer, over as many paragraphs, lists and code blocks as it needs
+
+    ---
+
+Reading tolerates `###` headings, a missing `---`, CRLF line ends, a byte-order mark and extra blank
+lines. An answer runs to a `---` line outside code blocks, or to the next question heading.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
 
+from .errors import GraderError, SheetError
 from .models import Question
 
 SHEET_TITLE = "# Answer sheet"
+MAX_ANSWER_BYTES = 1_000_000
+MAX_SHEET_BYTES = 5_000_000  # 23 long answers are ~50 KB; anything near this is not a sheet
+PLACEHOLDERS = ("_[to be filled]_", "[to be filled]", "_to be filled_", "tbd", "todo")
+
+_HEADING = re.compile(r"^\s{0,3}#{2,4}\s*question\s+(\d+)\b[^\n]*$", re.IGNORECASE)
+_BOLD_LINE = re.compile(r"^\s*\*\*(.+?)\*\*\s*$")
+_ANSWER = re.compile(r"^\s*\*\*\s*answer\s*:?\s*\*\*\s*:?\s?(.*)$", re.IGNORECASE)
+_RULE = re.compile(r"^\s{0,3}(-{3,}|\*{3,}|_{3,})\s*$")
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+
+
+@dataclass(frozen=True)
+class SheetEntry:
+    """One question of an answer sheet, as written in the file."""
+
+    number: int
+    question: str  # the bold question text, as written (may be empty)
+    answer: str  # the answer, markdown intact; "" when unanswered
+    line: int  # 1-based line of the heading
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.answer.strip()) and self.answer.strip().lower() not in PLACEHOLDERS
+
+
+def parse_sheet(text: str, source: str = "the sheet") -> list[SheetEntry]:
+    """The entries of an answer sheet. Raises SheetError if no `## Question N` heading is found."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    starts = [(i, int(m.group(1))) for i, line in enumerate(lines) if (m := _HEADING.match(line))]
+    if not starts:
+        raise SheetError(f"{source}: no question found (expected headings like '## Question 4')")
+    entries = []
+    for k, (start, number) in enumerate(starts):
+        end = starts[k + 1][0] if k + 1 < len(starts) else len(lines)
+        entries.append(_entry(lines[start + 1 : end], number, start + 1))
+    return entries
+
+
+def _entry(body: list[str], number: int, line: int) -> SheetEntry:
+    question = ""
+    answer_lines: list[str] = []
+    i = 0
+    # The question: the first bold line(s) before "**Answer:**".
+    while i < len(body) and not _ANSWER.match(body[i]):
+        m = _BOLD_LINE.match(body[i])
+        if m and not question:
+            question = m.group(1).strip()
+        elif body[i].strip() and question and not _RULE.match(body[i]):
+            break  # text after the question without an "Answer:" marker is the answer
+        i += 1
+    if i < len(body) and (m := _ANSWER.match(body[i])):
+        answer_lines.append(m.group(1))
+        i += 1
+    in_fence = False
+    for text in body[i:]:
+        if _FENCE.match(text):
+            in_fence = not in_fence
+        elif not in_fence and _RULE.match(text):
+            break
+        answer_lines.append(text)
+    answer = "\n".join(answer_lines).strip("\n")
+    return SheetEntry(number=number, question=question, answer=_dedent_blank(answer), line=line)
+
+
+def _dedent_blank(text: str) -> str:
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two question texts are, ignoring case, spacing and punctuation (0..1). The list's
+    glued words ("What areLarge Language Models") match their repaired form exactly."""
+    return SequenceMatcher(None, _norm(a), _norm(b)).ratio()
+
+
+MATCH_THRESHOLD = 0.8
+
+
+@dataclass(frozen=True)
+class Match:
+    entry: SheetEntry
+    question: Question | None  # None: not in the bank
+    how: str  # "number", "text", "number (text not given)", or why it is unknown
+
+
+def match_entries(entries: Sequence[SheetEntry], questions: Sequence[Question]) -> list[Match]:
+    """Match each entry to a bank question: by number when the text agrees (or is absent), else by
+    the most similar text, else unknown."""
+    by_number = {q.number: q for q in questions}
+    out = []
+    for e in entries:
+        q = by_number.get(e.number)
+        if q is not None and (not e.question or similarity(e.question, q.text) >= MATCH_THRESHOLD):
+            out.append(Match(e, q, "number" if e.question else "number (no question text)"))
+            continue
+        best = max(questions, key=lambda c: similarity(e.question, c.text), default=None)
+        if e.question and best is not None and similarity(e.question, best.text) >= MATCH_THRESHOLD:
+            out.append(Match(e, best, f"text (numbered {e.number} in the sheet)"))
+            continue
+        out.append(Match(e, None, "no question in the bank matches its number and text"))
+    return out
 
 
 def write_template(questions: Iterable[Question], title: str = SHEET_TITLE) -> str:
@@ -16,3 +136,37 @@ def write_template(questions: Iterable[Question], title: str = SHEET_TITLE) -> s
     for q in questions:
         parts.append(f"## Question {q.number}\n\n**{q.text}**\n\n**Answer:**\n\n\n---\n")
     return "\n".join(parts)
+
+
+def read_input(path: str, *, max_bytes: int, error: type[GraderError]) -> str:
+    """Read a file, or standard input for `-`, as UTF-8 text (a byte-order mark is dropped).
+    Missing, directory, too large, not UTF-8 or empty: one clear `error`."""
+    import sys
+    from pathlib import Path
+
+    if path == "-":
+        data = sys.stdin.buffer.read(max_bytes + 1)
+        name = "standard input"
+    else:
+        p = Path(path)
+        if not p.exists():
+            raise error(f"{path}: no such file")
+        if p.is_dir():
+            raise error(f"{path}: is a directory, not a file")
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise error(f"{path}: {size:,} bytes is too large (the limit is {max_bytes:,})")
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise error(f"{path}: cannot read: {exc.strerror}") from exc
+        name = path
+    if len(data) > max_bytes:
+        raise error(f"{name}: more than {max_bytes:,} bytes is too large")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"{name}: not UTF-8 text (invalid byte at offset {exc.start})") from exc
+    if not text.strip():
+        raise error(f"{name}: is empty")
+    return text

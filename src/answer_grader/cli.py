@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from .errors import GraderError
+from .errors import ExitCode, GraderError
 
 EXIT_CODES_HELP = """\b
 Exit status:
@@ -201,37 +201,6 @@ def template(questions: str | None, output: Path | None, bank: Path | None) -> N
         click.echo(f"Wrote {len(chosen)} question(s) to {output}", err=True)
 
 
-MAX_ANSWER_FILE_BYTES = 1_000_000
-
-
-def read_text_input(path: str) -> str:
-    """Read an answer from a file or `-` (stdin) as UTF-8, with one clear error for bad input."""
-    from .errors import AnswerError
-
-    if path == "-":
-        data = sys.stdin.buffer.read(MAX_ANSWER_FILE_BYTES + 1)
-        name = "standard input"
-    else:
-        p = Path(path)
-        if not p.exists():
-            raise AnswerError(f"{path}: no such file")
-        if p.is_dir():
-            raise AnswerError(f"{path}: is a directory, not a file")
-        if p.stat().st_size > MAX_ANSWER_FILE_BYTES:
-            raise AnswerError(f"{path}: {p.stat().st_size:,} bytes is too large for an answer")
-        try:
-            data = p.read_bytes()
-        except OSError as exc:
-            raise AnswerError(f"{path}: cannot read: {exc.strerror}") from exc
-        name = path
-    if len(data) > MAX_ANSWER_FILE_BYTES:
-        raise AnswerError(f"{name}: more than {MAX_ANSWER_FILE_BYTES:,} bytes is too large")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise AnswerError(f"{name}: not UTF-8 text (invalid byte at offset {exc.start})") from exc
-
-
 def backend_options(f: Any) -> Any:
     """--backend, --model and --base-url, shared by the commands that grade."""
     from .config import BACKEND_CHOICES
@@ -279,7 +248,10 @@ def grade(
         if sys.stdin is None or sys.stdin.isatty():
             raise click.UsageError("give the answer as FILE, or pipe it in: echo '...' | grader grade 4")
         answer_file = "-"
-    text = read_text_input(answer_file)
+    from .answers import MAX_ANSWER_BYTES, read_input
+    from .errors import AnswerError
+
+    text = read_input(answer_file, max_bytes=MAX_ANSWER_BYTES, error=AnswerError)
     report = grade_answer(q, text, settings)
     color = fmt == "text" and sys.stdout.isatty()
     width = min(120, click.get_terminal_size()[0]) if color else 100
@@ -327,6 +299,118 @@ def config(backend: str | None, model: str | None, base_url: str | None, test_co
 
         seconds, reply = check_connection(s)
         click.echo(f"\nOK: {s.model} answered in {seconds:.2f} s: {reply!r}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE|- [FILE...]")
+@backend_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json", "junit"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of stdout.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Concurrent LLM requests.",
+)
+@click.option("--no-cache", is_flag=True, help="Grade again even if a cached grade exists.")
+@click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 100),
+    help="Exit with status 3 if the mean score of the graded answers is below this.",
+)
+@bank_option
+def score(
+    files: tuple[str, ...],
+    backend: str | None,
+    model: str | None,
+    base_url: str | None,
+    fmt: str,
+    output: Path | None,
+    jobs: int,
+    no_cache: bool,
+    fail_under: float | None,
+    bank: Path | None,
+) -> None:
+    """Grade every answer of one or more answer sheets (markdown, as `grader template` writes).
+
+    Unanswered questions are counted, not scored. Exit status 3 when the mean score is below
+    --fail-under; 4 when some answer could not be graded (its row says why)."""
+    from .answers import MAX_SHEET_BYTES, match_entries, parse_sheet, read_input
+    from .bank import load_bank
+    from .batch import score_matches, sheet_report
+    from .cache import default_cache
+    from .config import resolve_settings
+    from .errors import SheetError
+    from .report import render_sheet
+
+    settings = resolve_settings(backend=backend, model=model, base_url=base_url)
+    loaded = load_bank(bank)
+    matches = []
+    for name in files:
+        text = read_input(name, max_bytes=MAX_SHEET_BYTES, error=SheetError)
+        label = "stdin" if name == "-" else name
+        entries = parse_sheet(text, label)
+        matches += [(label, m) for m in match_entries(entries, loaded.questions)]
+    cache = None if no_cache else default_cache()
+    progress = _progress(len(matches))
+    try:
+        rows = score_matches(matches, settings, jobs=jobs, cache=cache, progress=progress)
+    finally:
+        progress.close()
+    report = sheet_report(rows, settings, ["stdin" if f == "-" else f for f in files], fail_under)
+    to_file = output is not None
+    color = fmt == "text" and not to_file and sys.stdout.isatty()
+    width = min(120, click.get_terminal_size()[0]) if color else 100
+    rendered = render_sheet(report, fmt, color=color, width=width)
+    if output is not None:
+        output.write_text(rendered, encoding="utf-8")
+        click.echo(f"Wrote the report to {output}", err=True)
+    else:
+        click.echo(rendered, nl=False)
+    t = report.totals
+    if t.errors:
+        sys.exit(int(ExitCode.NOT_GRADED))
+    if fail_under is not None and t.mean_score is not None and t.mean_score < fail_under:
+        click.echo(f"Mean score {t.mean_score:g} is below --fail-under {fail_under:g}", err=True)
+        sys.exit(int(ExitCode.BELOW_THRESHOLD))
+
+
+class _Progress:
+    """A progress bar on stderr when it is a terminal; silent otherwise (logs, pipes, CI)."""
+
+    def __init__(self, total: int) -> None:
+        self._bar = None
+        if sys.stderr.isatty() and total > 1:
+            from rich.progress import Progress
+
+            self._bar = Progress(transient=True, console=None)
+            self._bar.start()
+            self._task = self._bar.add_task("grading", total=total)
+
+    def __call__(self, row: Any) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _progress(total: int) -> _Progress:
+    return _Progress(total)
 
 
 if __name__ == "__main__":  # pragma: no cover

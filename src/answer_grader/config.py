@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 from .errors import ConfigError
@@ -116,3 +117,20 @@ def resolve_settings(
             ("api_key", key_src),
         ),
     )
+
+
+HOME_ENV = "GRADER_HOME"
+
+
+def user_dir() -> Path:
+    """Where grader keeps its data (grade cache, practice history): $GRADER_HOME, else the
+    platform's user data directory. Created on first use."""
+    env = os.environ.get(HOME_ENV)
+    if env:
+        path = Path(env)
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_data_dir("answer-grader", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

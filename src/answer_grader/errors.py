@@ -101,3 +101,7 @@ class JudgeError(GraderError):
         self.attempts = attempts
         self.cause = cause
         super().__init__(f"could not grade: {message}")
+
+
+class SheetError(GraderError):
+    """An answer sheet cannot be read: missing, not UTF-8, empty, too large, no question in it."""

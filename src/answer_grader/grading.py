@@ -74,6 +74,9 @@ TIE = 0.02
 PARTIAL = 0.47
 COVERED = 0.62
 CRITICAL_CAP = 50.0
+# Part of every cached offline grade's key: change it (or any constant above) and old grades are
+# recomputed rather than reused.
+OFFLINE_VERSION = f"minilm-int8-1.0.0|signals-1|{ALPHA}|{TIE}|{PARTIAL}|{COVERED}|{CRITICAL_CAP}"
 MIN_ANSWER_WORDS = 8  # below this nothing is graded and nothing reaches an LLM
 MAX_ANSWER_CHARS = 20_000  # about 3,000 words: far beyond an interview answer
 

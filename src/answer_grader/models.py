@@ -160,3 +160,39 @@ class GradeReport(BaseModel):
     @property
     def missed(self) -> list[PointResult]:
         return [p for p in self.points if p.verdict != "covered"]
+
+
+class SheetRowReport(BaseModel):
+    """One entry of a graded answer sheet."""
+
+    source: str
+    number: int = Field(description="The question's number as written in the sheet")
+    question_id: str | None
+    question: str
+    status: Literal["graded", "unanswered", "unknown", "error"]
+    score: float | None
+    missed: list[str] = Field(default_factory=list, description="Ids of points not fully covered")
+    error: str | None = None
+    cached: bool = False
+    report: GradeReport | None = None
+
+
+class SheetTotals(BaseModel):
+    entries: int
+    graded: int
+    unanswered: int
+    unknown: int
+    errors: int
+    mean_score: float | None = Field(description="Mean score of the graded answers")
+    cached: int
+
+
+class SheetReport(BaseModel):
+    """The result of `grader score`: every entry of every sheet, and totals."""
+
+    backend: Literal["offline", "llm"]
+    grader: str
+    files: list[str]
+    rows: list[SheetRowReport]
+    totals: SheetTotals
+    fail_under: float | None = None

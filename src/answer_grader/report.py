@@ -176,3 +176,178 @@ def render(report: GradeReport, fmt: str, *, color: bool = False, width: int = 1
 
 def dumps_schema() -> str:
     return json.dumps(report_schema(), indent=2) + "\n"
+
+
+# -- whole sheets ---------------------------------------------------------------------------------
+
+
+def _missed_summary(row: Any) -> str:
+    if row.status != "graded" or row.report is None:
+        return {"unanswered": "unanswered", "unknown": "not in the bank", "error": "not graded"}.get(
+            row.status, ""
+        )
+    n = len(row.report.points)
+    return f"{len(row.missed)} of {n}"
+
+
+def _sheet_rows(report: Any) -> list[Any]:
+    return list(report.rows)
+
+
+def _totals_line(report: Any) -> str:
+    t = report.totals
+    mean = f"{t.mean_score:g}" if t.mean_score is not None else "-"
+    parts = [
+        f"mean score {mean}/100 over {t.graded} graded answer{'s' if t.graded != 1 else ''}",
+        f"{t.unanswered} unanswered",
+    ]
+    if t.unknown:
+        parts.append(f"{t.unknown} not in the bank")
+    if t.errors:
+        parts.append(f"{t.errors} could not be graded")
+    if t.cached:
+        parts.append(f"{t.cached} from the cache")
+    return "; ".join(parts)
+
+
+def sheet_to_text(report: Any, *, color: bool = False, width: int = 100) -> str:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    buffer = StringIO()
+    console = Console(
+        file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False
+    )
+    several = len(report.files) > 1
+    table = Table(expand=True, header_style="bold")
+    if several:
+        table.add_column("file", ratio=1)
+    table.add_column("#", justify="right", width=3)
+    table.add_column("question", ratio=4)
+    table.add_column("score", justify="right", width=7)
+    table.add_column("points missed", width=14)
+    for row in _sheet_rows(report):
+        if row.score is not None:
+            style = "green" if row.score >= 75 else "yellow" if row.score >= 50 else "red"
+            score = Text(f"{row.score:g}", style=style)
+        else:
+            score = Text("-", style="dim")
+        cells = [str(row.number), row.question, score, _missed_summary(row)]
+        table.add_row(*([row.source] if several else []), *cells)
+    console.print(table)
+    for row in _sheet_rows(report):
+        if row.status == "error":
+            console.print(Text(f"\nQuestion {row.number}: could not grade: {row.error}", style="red"))
+        elif row.status == "unknown":
+            console.print(Text(f"\nQuestion {row.number} ({row.source}): {row.error}", style="magenta"))
+        elif row.report is not None and row.missed:
+            head = Text(f"\nQuestion {row.number} \u00b7 {row.question_id} \u00b7 ", style="bold")
+            head.append(f"{row.score:g}/100")
+            console.print(head)
+            for p in row.report.points:
+                if p.verdict == "covered":
+                    continue
+                line = Text(f"  {SYMBOL[p.verdict]} ", style=STYLE[p.verdict])
+                line.append(p.text + (" (critical)" if p.critical else ""))
+                console.print(line)
+    console.print()
+    console.print(Text(_totals_line(report), style="bold"))
+    console.print(Text(f"Graded by {report.grader}", style="dim"))
+    if report.backend == "offline":
+        console.print(Text(f"Note: {OFFLINE_NOTE}", style="dim"))
+    return buffer.getvalue()
+
+
+OFFLINE_NOTE = (
+    "the offline grader finds where each point is discussed but cannot tell a correct "
+    "statement from its opposite."
+)
+
+
+def sheet_to_markdown(report: Any) -> str:
+    several = len(report.files) > 1
+    lines = ["# Answer sheet report", "", f"{_totals_line(report)}. Graded by {report.grader}.", ""]
+    head = (["File"] if several else []) + ["#", "Question", "Score", "Points missed"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in _sheet_rows(report):
+        score = f"{row.score:g}" if row.score is not None else "\u2013"
+        cells = ([row.source] if several else []) + [
+            str(row.number),
+            _md_cell(row.question),
+            score,
+            _missed_summary(row),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    details = [r for r in _sheet_rows(report) if r.missed or r.status in ("error", "unknown")]
+    if details:
+        lines += ["", "## Missed points"]
+    for row in details:
+        if row.status == "error":
+            lines += ["", f"### Question {row.number}", "", f"Could not grade: {row.error}"]
+            continue
+        if row.status == "unknown":
+            lines += ["", f"### Question {row.number} ({row.source})", "", f"{row.error}."]
+            continue
+        lines += ["", f"### Question {row.number}: {row.question_id} ({row.score:g}/100)", ""]
+        for p in row.report.points:
+            if p.verdict != "covered":
+                crit = " **(critical)**" if p.critical else ""
+                lines.append(f"- {SYMBOL[p.verdict]} {p.verdict}: {p.text}{crit}")
+    if report.backend == "offline":
+        lines += ["", f"> Note: {OFFLINE_NOTE}"]
+    return "\n".join(lines) + "\n"
+
+
+def sheet_to_junit(report: Any) -> str:
+    """JUnit XML: one test case per question, so CI systems list the questions. A question fails
+    when its score is below --fail-under (if given); an answer that could not be graded is an
+    error; unanswered and unknown entries are skipped."""
+    import xml.etree.ElementTree as ET
+
+    rows = _sheet_rows(report)
+    t = report.totals
+    failures = [
+        r
+        for r in rows
+        if report.fail_under is not None and r.score is not None and r.score < report.fail_under
+    ]
+    suite = ET.Element(
+        "testsuite",
+        name="answer-grader",
+        tests=str(len(rows)),
+        failures=str(len(failures)),
+        errors=str(t.errors),
+        skipped=str(t.unanswered + t.unknown),
+    )
+    for row in rows:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=row.source,
+            name=f"Question {row.number}: {row.question_id or row.question}",
+        )
+        if row.status == "error":
+            ET.SubElement(case, "error", message=row.error or "could not grade")
+        elif row.status in ("unanswered", "unknown"):
+            ET.SubElement(case, "skipped", message=row.error or "unanswered")
+        elif row.report is not None:
+            missed = [f"{p.verdict}: {p.text}" for p in row.report.points if p.verdict != "covered"]
+            if row in failures:
+                ET.SubElement(
+                    case, "failure", message=f"score {row.score:g} is below {report.fail_under:g}"
+                )
+            out = ET.SubElement(case, "system-out")
+            out.text = f"score {row.score:g}/100\n" + "\n".join(missed)
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+
+
+def render_sheet(report: Any, fmt: str, *, color: bool = False, width: int = 100) -> str:
+    if fmt == "json":
+        return report.model_dump_json(indent=2) + "\n"
+    if fmt == "markdown":
+        return sheet_to_markdown(report)
+    if fmt == "junit":
+        return sheet_to_junit(report)
+    return sheet_to_text(report, color=color, width=width)

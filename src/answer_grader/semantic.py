@@ -12,9 +12,11 @@ is *correct*. Reports from the offline grader say so.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from .errors import GraderError
@@ -57,12 +59,53 @@ def _locate(dist: str, rel: str) -> str:
     return str(path)
 
 
+class EmbeddingStore:
+    """Vectors already computed, kept in SQLite in the user data directory, so the bank's texts
+    (about 600 of them) are embedded once per machine rather than once per run. Keyed by model and
+    text, so a different model never reads another's vectors."""
+
+    def __init__(self, path: Path, model: str = MODEL_FILE) -> None:
+        import sqlite3
+
+        self._model = model
+        self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+        self._db.commit()
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha256(f"{self._model}\0{text}".encode()).hexdigest()
+
+    def get_many(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        keys = {self._key(t): t for t in texts}
+        found: dict[str, np.ndarray] = {}
+        items = list(keys)
+        for start in range(0, len(items), 500):
+            chunk = items[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT key, vec FROM vectors WHERE key IN ({marks})"
+            for key, blob in self._db.execute(query, chunk):
+                found[keys[key]] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, vectors: dict[str, np.ndarray]) -> None:
+        import numpy as np
+
+        rows = [(self._key(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in vectors.items()]
+        self._db.executemany("INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)", rows)
+        self._db.commit()
+
+
 class MiniLM:
-    """all-MiniLM-L6-v2, int8 ONNX, mean pooling and L2 normalisation, with a per-process cache."""
+    """all-MiniLM-L6-v2, int8 ONNX, mean pooling and L2 normalisation, with a per-process cache
+    and, optionally, a persistent store."""
 
     name = MODEL_NAME
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, store: EmbeddingStore | None = None) -> None:
+        self._store = store
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -99,10 +142,17 @@ class MiniLM:
 
         with self._lock:
             todo = sorted({t for t in texts if t not in self._cache}, key=len)
+            if todo and self._store is not None:
+                stored = self._store.get_many(todo)
+                self._cache.update(stored)
+                todo = [t for t in todo if t not in stored]
+            computed: dict[str, np.ndarray] = {}
             for start in range(0, len(todo), BATCH):
                 chunk = todo[start : start + BATCH]
                 for text, vec in zip(chunk, self._run(chunk), strict=True):
-                    self._cache[text] = vec
+                    self._cache[text] = computed[text] = vec.astype(np.float32)
+            if computed and self._store is not None:
+                self._store.put_many(computed)
             if not texts:
                 return np.zeros((0, 384), dtype=np.float32)
             return np.stack([self._cache[t] for t in texts])
@@ -110,5 +160,8 @@ class MiniLM:
 
 @lru_cache(maxsize=1)
 def default_embedder() -> MiniLM:
-    """The offline model, loaded once per process on first use."""
-    return MiniLM()
+    """The offline model, loaded once per process on first use, with its vectors kept in the user
+    data directory."""
+    from .config import user_dir
+
+    return MiniLM(store=EmbeddingStore(user_dir() / "embeddings.db"))

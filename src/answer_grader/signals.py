@@ -66,7 +66,12 @@ class PointProfile:
     anchors: tuple[str, ...]  # the point's text, and the reference sentence that carries it
     expected: str | None  # that reference sentence, shown to users as what was expected
     baseline: float  # the best similarity the question or a distractor reaches against the anchors
-    keyword_baseline: float  # what a bare list of the point's own keywords reaches
+
+    def keyword_baseline(self, embedder: Embedder) -> float:
+        """What a bare list of the point's own keywords reaches against the anchors. Needed only
+        for terse units, so computed (and cached by the embedder) only then."""
+        anchors = embedder.embed(list(self.anchors))
+        return float((anchors @ embedder.embed([keyword_list(self.point)]).T).max())
 
 
 def keyword_list(point: KeyPoint) -> str:
@@ -85,19 +90,41 @@ def profiles(question: Question, embedder: Embedder) -> tuple[PointProfile, ...]
     return _PROFILES[key]
 
 
-def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfile, ...]:
+def _anchors(question: Question) -> list[tuple[KeyPoint, tuple[str, ...], str | None]]:
     reference = analyse_all(split_sentences(question.reference_answer))
-    distractors = [*DISTRACTORS, question.text]
-    distractor_vectors = embedder.embed(distractors)
     out = []
     for point in question.key_points:
         ev = check_point(point, reference)
         expected = ev.sentence.text if ev.sentence is not None and ev.complete else None
-        anchors = (point.text, expected) if expected else (point.text,)
+        out.append((point, (point.text, expected) if expected else (point.text,), expected))
+    return out
+
+
+def _texts_to_embed(question: Question) -> list[str]:
+    texts = [*DISTRACTORS, question.text]
+    for point, anchors, _ in _anchors(question):
+        texts += anchors
+    return texts
+
+
+def warm_profiles(questions: Sequence[Question], embedder: Embedder) -> None:
+    """Embed the anchors of many questions in one batched call (a sheet's worth at once)."""
+    todo = [q for q in questions if (id(embedder), q.content_hash) not in _PROFILES]
+    if todo:
+        embedder.embed([t for q in todo for t in _texts_to_embed(q)])
+
+
+def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfile, ...]:
+    anchors_by_point = _anchors(question)
+    distractors = [*DISTRACTORS, question.text]
+    # One call for everything this question needs: far faster than a call per point.
+    embedder.embed(_texts_to_embed(question))
+    distractor_vectors = embedder.embed(distractors)
+    out = []
+    for point, anchors, expected in anchors_by_point:
         anchor_vectors = embedder.embed(list(anchors))
         baseline = float((anchor_vectors @ distractor_vectors.T).max())
-        bare = float((anchor_vectors @ embedder.embed([keyword_list(point)]).T).max())
-        out.append(PointProfile(point, anchors, expected, baseline, bare))
+        out.append(PointProfile(point, anchors, expected, baseline))
     return tuple(out)
 
 
@@ -148,7 +175,7 @@ def unit_features(
             for j, i in enumerate(idx):
                 base = prof.baseline
                 if function_share(units[i].text) < TERSE_SHARE:
-                    base = max(base, prof.keyword_baseline)
+                    base = max(base, prof.keyword_baseline(embedder))
                 raw[i] = float(sims[j])
                 cal[i] = (raw[i] - base) / max(1e-6, 1.0 - base)
                 matched = sum(any(find_term(t, analysed[j]) for t in g) for g in groups)

@@ -60,6 +60,12 @@ def blocks(markdown: str) -> list[tuple[str, int]]:
 def split_sentences(markdown: str) -> list[Sentence]:
     """Sentences of a markdown text, in order. Abbreviations and decimals ("e.g.", "1.5") do not
     end a sentence (pysbd's rules)."""
+    return list(_split_cached(markdown))
+
+
+@lru_cache(maxsize=512)
+def _split_cached(markdown: str) -> tuple[Sentence, ...]:
+    # Reference answers are split again for every answer graded against them: remember them.
     import pysbd
 
     segmenter = pysbd.Segmenter(language="en", clean=False)
@@ -68,7 +74,7 @@ def split_sentences(markdown: str) -> list[Sentence]:
         pieces = [p.strip() for p in segmenter.segment(text) if p.strip()]
         for piece in _join_fragments(pieces):
             sentences.append(Sentence(index=len(sentences), text=piece, line=line))
-    return sentences
+    return tuple(sentences)
 
 
 FRAGMENT_WORDS = 4

@@ -1,0 +1,192 @@
+"""Grade a whole answer sheet: unanswered and unknown entries sorted out, cached grades reused, the
+offline model's embeddings computed for all answers together, LLM requests run concurrently, and one
+answer's failure kept to its own row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Literal
+
+from .answers import Match
+from .cache import GradeCache, cache_key
+from .config import Settings
+from .errors import GraderError
+from .models import GradeReport, SheetRowReport, SheetTotals
+from .models import SheetReport as SheetReportModel
+
+Status = Literal["graded", "unanswered", "unknown", "error"]
+DEFAULT_JOBS = 8  # concurrent LLM requests; most providers allow far more per minute
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """The outcome for one entry of one sheet."""
+
+    source: str
+    number: int  # as numbered in the sheet
+    question_id: str | None
+    question: str
+    status: Status
+    report: GradeReport | None = None
+    error: str | None = None
+    cached: bool = False
+    how_matched: str = ""
+
+
+def _warm_embeddings(answers: Sequence[str], embedder: object) -> None:
+    """Embed every usable sentence of every answer in one batched pass (much faster than answer
+    by answer); later grading finds them in the embedder's cache."""
+    from .signals import usable
+    from .text import split_sentences
+
+    texts = [u.text for a in answers for u in split_sentences(a) if usable(u)]
+    if texts:
+        embedder.embed(texts)  # type: ignore[attr-defined]
+
+
+def score_matches(
+    matches: Sequence[tuple[str, Match]],
+    settings: Settings,
+    *,
+    jobs: int = DEFAULT_JOBS,
+    cache: GradeCache | None = None,
+    progress: Callable[[SheetRow], None] | None = None,
+    judge: object | None = None,
+    embedder: object | None = None,
+) -> list[SheetRow]:
+    """Grade every answered, known entry; `matches` pairs each entry with its source file name."""
+    from .grading import grade
+
+    rows: list[SheetRow | None] = [None] * len(matches)
+    todo: list[tuple[int, str]] = []  # (index, cache key)
+
+    def done(i: int, row: SheetRow) -> None:
+        rows[i] = row
+        if progress is not None:
+            progress(row)
+
+    for i, (source, m) in enumerate(matches):
+        base = {"source": source, "number": m.entry.number, "how_matched": m.how}
+        if m.question is None:
+            done(
+                i,
+                SheetRow(
+                    **base, question_id=None, question=m.entry.question, status="unknown", error=m.how
+                ),
+            )
+            continue
+        base.update(question_id=m.question.id, question=m.question.text)
+        if not m.entry.answered:
+            done(i, SheetRow(**base, status="unanswered"))
+            continue
+        key = cache_key(m.question, m.entry.answer, settings)
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            done(i, SheetRow(**base, status="graded", report=hit, cached=True))
+        else:
+            todo.append((i, key))
+    if not todo:
+        return [r for r in rows if r is not None]
+
+    # Only now, with something left to grade, load the model (cached re-runs never do).
+    from .semantic import default_embedder
+    from .signals import warm_profiles
+
+    embedder = embedder or default_embedder()
+    warm_profiles([q for i, _ in todo if (q := matches[i][1].question) is not None], embedder)
+    _warm_embeddings([matches[i][1].entry.answer for i, _ in todo], embedder)
+    if settings.backend == "llm" and judge is None:
+        from .grading import _default_judge
+
+        judge = _default_judge(settings)
+
+    def work(i: int, key: str) -> SheetRow:
+        source, m = matches[i]
+        assert m.question is not None  # unknown entries never reach `todo`
+        base = {
+            "source": source,
+            "number": m.entry.number,
+            "how_matched": m.how,
+            "question_id": m.question.id,
+            "question": m.question.text,
+        }
+        try:
+            report = grade(m.question, m.entry.answer, settings, embedder=embedder, judge=judge)
+        except GraderError as exc:
+            return SheetRow(**base, status="error", error=" ".join(exc.lines()))
+        if cache is not None:
+            cache.put(key, report)
+        return SheetRow(**base, status="graded", report=report)
+
+    if settings.backend == "llm" and jobs > 1 and len(todo) > 1:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(work, i, key): i for i, key in todo}
+            for future in as_completed(futures):
+                done(futures[future], future.result())
+    else:
+        for i, key in todo:
+            done(i, work(i, key))
+    return [r for r in rows if r is not None]
+
+
+@dataclass(frozen=True)
+class Totals:
+    entries: int
+    graded: int
+    unanswered: int
+    unknown: int
+    errors: int
+    mean_score: float | None  # over graded answers
+    cached: int
+
+
+def totals(rows: Sequence[SheetRow]) -> Totals:
+    graded = [r for r in rows if r.status == "graded" and r.report is not None]
+    mean = round(sum(r.report.score for r in graded) / len(graded), 1) if graded else None  # type: ignore[union-attr]
+    return Totals(
+        entries=len(rows),
+        graded=len(graded),
+        unanswered=sum(r.status == "unanswered" for r in rows),
+        unknown=sum(r.status == "unknown" for r in rows),
+        errors=sum(r.status == "error" for r in rows),
+        mean_score=mean,
+        cached=sum(r.cached for r in rows),
+    )
+
+
+def sheet_report(
+    rows: Sequence[SheetRow],
+    settings: Settings,
+    files: Sequence[str],
+    fail_under: float | None = None,
+) -> SheetReportModel:
+    """The JSON-able report of a run (also what the text, markdown and JUnit renderings read)."""
+    from .grading import _grader_name
+    from .semantic import MODEL_NAME
+
+    t = totals(rows)
+    out_rows = [
+        SheetRowReport(
+            source=r.source,
+            number=r.number,
+            question_id=r.question_id,
+            question=r.question,
+            status=r.status,
+            score=r.report.score if r.report else None,
+            missed=[p.id for p in r.report.points if p.verdict != "covered"] if r.report else [],
+            error=r.error,
+            cached=r.cached,
+            report=r.report,
+        )
+        for r in rows
+    ]
+    return SheetReportModel(
+        backend=settings.backend,
+        grader=_grader_name(settings, MODEL_NAME),
+        files=list(files),
+        rows=out_rows,
+        totals=SheetTotals(**t.__dict__),
+        fail_under=fail_under,
+    )

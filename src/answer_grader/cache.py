@@ -1,0 +1,80 @@
+"""A cache of grade reports in the user data directory, so re-grading an unchanged answer is free.
+
+The key covers everything a grade depends on: the backend, the model, the grader's version (the
+judge prompt version for the LLM, the model and thresholds for the offline grader), the rubric and
+reference content, and the answer itself. Change any of them and the old entry is simply not found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .config import Settings
+from .models import GradeReport, Question
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS grades (
+    key TEXT PRIMARY KEY,
+    report TEXT NOT NULL,
+    created TEXT NOT NULL
+)
+"""
+
+
+def grader_version(settings: Settings) -> str:
+    if settings.backend == "llm":
+        from .judge import JUDGE_PROMPT_VERSION
+
+        return f"llm|{settings.model}|{settings.base_url or 'openai'}|{JUDGE_PROMPT_VERSION}"
+    from .grading import OFFLINE_VERSION
+
+    return f"offline|{OFFLINE_VERSION}"
+
+
+def cache_key(question: Question, answer: str, settings: Settings) -> str:
+    parts = [grader_version(settings), question.content_hash, answer]
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+class GradeCache:
+    """SQLite, in WAL mode so that several grader processes can use it at once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(SCHEMA)
+        self._db.commit()
+
+    def get(self, key: str) -> GradeReport | None:
+        with self._lock:
+            row = self._db.execute("SELECT report FROM grades WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return GradeReport.model_validate_json(row[0])
+        except ValueError:  # written by an older, incompatible version: grade again
+            return None
+
+    def put(self, key: str, report: GradeReport) -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO grades (key, report, created) VALUES (?, ?, ?)",
+                (key, report.model_dump_json(), now),
+            )
+            self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def default_cache() -> GradeCache:
+    from .config import user_dir
+
+    return GradeCache(user_dir() / "grades.db")
