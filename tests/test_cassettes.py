@@ -13,6 +13,7 @@ filtered from requests; responses keep only their content type.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -46,6 +47,8 @@ def _keep_content_type(response):
 
 
 def cassette(name: str, recording: bool):
+    if recording:  # start afresh: record mode "all" would keep the old interactions too
+        (CASSETTES / f"{name}.yaml").unlink(missing_ok=True)
     return vcr.VCR(
         cassette_library_dir=str(CASSETTES),
         record_mode="all" if recording else "none",
@@ -62,8 +65,12 @@ def recording(target: str) -> bool:
 
 def judge_for(url: str) -> Judge:
     client = openai.OpenAI(base_url=url, api_key="not-needed")
-    return Judge(client, "fake-judge" if "18765" in url else "smollm2-135m", sleep=lambda s: None,
-                 max_retries=1, timeout=120)
+    if "18765" in url:
+        return Judge(client, "fake-judge", sleep=lambda s: None, max_retries=1, timeout=120)
+    # SmolLM2-135M loops inside the JSON grammar (about 11 tokens/s here): bound its output.
+    return Judge(
+        client, "smollm2-135m", sleep=lambda s: None, max_retries=1, timeout=300, max_tokens=300
+    )
 
 
 def test_judge_through_cassette(bank):
@@ -74,16 +81,33 @@ def test_judge_through_cassette(bank):
     server = None
     if recording("fake"):
         server = FakeOpenAI(port=FAKE_PORT).start()
-        server.push(Reply.completion(judgement_json(ids, {
-            "qkv-projections": ("covered", "Each token is turned into a query, a key and a value "
-                                "vector by learned matrices"),
-            "causal-masking": ("covered", "In a decoder a causal mask hides future positions."),
-            "quadratic-cost": ("covered", "Attention costs O(n^2) in the sequence length."),
-        })))
+        server.push(
+            Reply.completion(
+                judgement_json(
+                    ids,
+                    {
+                        "qkv-projections": (
+                            "covered",
+                            "Each token is turned into a query, a key and a value "
+                            "vector by learned matrices",
+                        ),
+                        "causal-masking": (
+                            "covered",
+                            "In a decoder a causal mask hides future positions.",
+                        ),
+                        "quadratic-cost": ("covered", "Attention costs O(n^2) in the sequence length."),
+                    },
+                )
+            )
+        )
     try:
         with cassette("judge_scripted_server", recording("fake")) as tape:
-            report = grade(question, ANSWER, resolve_settings(backend="llm", base_url=url, env={}),
-                           judge=judge_for(url))
+            report = grade(
+                question,
+                ANSWER,
+                resolve_settings(backend="llm", base_url=url, env={}),
+                judge=judge_for(url),
+            )
     finally:
         if server:
             server.stop()
@@ -98,34 +122,35 @@ def test_judge_through_cassette(bank):
 LLAMA_CASSETTE = CASSETTES / "judge_llama_cpp_smollm2.yaml"
 
 
-@pytest.mark.skipif(not LLAMA_CASSETTE.exists() and not recording("llama"),
-                    reason="no llama.cpp cassette recorded")
+@pytest.mark.skipif(
+    not LLAMA_CASSETTE.exists() and not recording("llama"), reason="no llama.cpp cassette recorded"
+)
 def test_real_llama_cpp_server_through_cassette(bank):
-    """A real OpenAI-compatible server (llama_cpp.server, SmolLM2-135M): it answers the strict
-    json_schema request with HTTP 500, so the judge falls back to json_object; whatever the tiny
-    model then says is validated, and the outcome is either a checked report or "not graded",
-    never a silent score of 0."""
+    """A real OpenAI-compatible server (llama_cpp.server 0.3.36, SmolLM2-135M-Instruct Q4_1): it
+    answers the strict json_schema request with HTTP 500 ("Input should be 'text' or
+    'json_object'"), so the judge falls back to json_object at once, without spending a retry; the
+    tiny model then loops inside the JSON grammar until it is cut off, twice, and the answer is
+    reported as not graded (exit 4), never as a score of 0."""
     question = bank.get("attention-mechanisms")
     with cassette("judge_llama_cpp_smollm2", recording("llama")) as tape:
         try:
-            outcome = grade(question, ANSWER, resolve_settings(backend="llm", base_url=LLAMA_URL,
-                                                              env={}), judge=judge_for(LLAMA_URL))
+            outcome = grade(
+                question,
+                ANSWER,
+                resolve_settings(backend="llm", base_url=LLAMA_URL, env={}),
+                judge=judge_for(LLAMA_URL),
+            )
         except JudgeError as exc:
             outcome = exc
     requests = [r for r in tape.requests if r.path.endswith("/chat/completions")]
-    import json
-
     formats = [json.loads(r.body).get("response_format", {}).get("type") for r in requests]
     assert formats[0] == "json_schema"
     assert tape.responses[0]["status"]["code"] == 500
-    assert "json_object" in formats[1:]
-    if isinstance(outcome, JudgeError):
-        assert outcome.exit_code == 4
-    else:
-        # Every credit the tiny model gave must be backed by a verified quote.
-        for point in outcome.points:
-            if point.verdict != "missed":
-                assert point.evidence is not None and "unverified-quote" not in point.flags
+    assert formats[1:] == ["json_object", "json_object"]
+    assert [r["status"]["code"] for r in tape.responses] == [500, 200, 200]
+    assert isinstance(outcome, JudgeError), outcome
+    assert outcome.exit_code == 4
+    assert "cut off" in str(outcome)
 
 
 KEY_LIKE = re.compile(

@@ -72,7 +72,8 @@ def test_a_point_carried_only_by_a_keyword_list_fails_the_offline_pass(bank_copy
     q = bank.get("positional-encodings")
     audit = audit_question(q)
     point, ev = next(
-        (p, e) for p, e in zip(q.key_points, audit.evidence, strict=True)
+        (p, e)
+        for p, e in zip(q.key_points, audit.evidence, strict=True)
         if q.reference_answer.count(e.sentence.text) == 1
     )
     terms = ", ".join(str(g[0]) for g in point.keywords)

@@ -195,6 +195,7 @@ class Judge:
         max_retries: int = 3,
         timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        max_tokens: int | None = None,
     ) -> None:
         # Retries are ours, not the client's: a 500 that means "format unsupported" must switch
         # modes at once instead of being retried blindly.
@@ -204,6 +205,9 @@ class Judge:
         self.max_retries = max_retries
         self.sleep = sleep
         self._send_temperature = True
+        # Unset by default: reasoning models count hidden reasoning in the limit. Small local
+        # models that loop inside a JSON grammar need one.
+        self.max_tokens = max_tokens
 
     # -- one request, with retries for transient failures -------------------------------------
 
@@ -218,6 +222,8 @@ class Judge:
             fmt = response_format(mode)
             if fmt is not None:
                 kwargs["response_format"] = fmt
+            if self.max_tokens:
+                kwargs["max_tokens"] = self.max_tokens
             state["attempts"] += 1
             try:
                 completion = self.client.chat.completions.create(**kwargs)

@@ -102,7 +102,7 @@ def _anchors(question: Question) -> list[tuple[KeyPoint, tuple[str, ...], str | 
 
 def _texts_to_embed(question: Question) -> list[str]:
     texts = [*DISTRACTORS, question.text]
-    for point, anchors, _ in _anchors(question):
+    for _point, anchors, _ in _anchors(question):
         texts += anchors
     return texts
 
