@@ -238,7 +238,7 @@ def sheet_to_text(report: Any, *, color: bool = False, width: int = 100) -> str:
     console.print(table)
     for row in _sheet_rows(report):
         if row.status == "error":
-            console.print(Text(f"\nQuestion {row.number}: could not grade: {row.error}", style="red"))
+            console.print(Text(f"\nQuestion {row.number}: {row.error}", style="red"))
         elif row.status == "unknown":
             console.print(Text(f"\nQuestion {row.number} ({row.source}): {row.error}", style="magenta"))
         elif row.report is not None and row.missed:
@@ -284,7 +284,7 @@ def sheet_to_markdown(report: Any) -> str:
         lines += ["", "## Missed points"]
     for row in details:
         if row.status == "error":
-            lines += ["", f"### Question {row.number}", "", f"Could not grade: {row.error}"]
+            lines += ["", f"### Question {row.number}", "", f"{row.error[:1].upper()}{row.error[1:]}"]
             continue
         if row.status == "unknown":
             lines += ["", f"### Question {row.number} ({row.source})", "", f"{row.error}."]

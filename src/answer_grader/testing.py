@@ -76,6 +76,8 @@ class FakeOpenAI:
         self.script: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
         self.default = default
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests the server was answering at once
         self._lock = threading.Lock()
         server = self
 
@@ -97,10 +99,17 @@ class FakeOpenAI:
                     request = json.loads(raw or b"{}")
                 except json.JSONDecodeError:
                     request = {"_raw": raw.decode("utf-8", "replace")}
-                reply = server._next(request)
-                if reply.delay:
-                    time.sleep(reply.delay)
-                self._send(reply)
+                with server._lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    reply = server._next(request)
+                    if reply.delay:
+                        time.sleep(reply.delay)
+                    self._send(reply)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
 
             def _send(self, reply: Reply) -> None:
                 body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
