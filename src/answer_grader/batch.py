@@ -5,7 +5,7 @@ answer's failure kept to its own row."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Literal
 
@@ -90,17 +90,27 @@ def score_matches(
     if not todo:
         return [r for r in rows if r is not None]
 
-    # Only now, with something left to grade, load the model (cached re-runs never do).
+    # Only now, with something left to grade, load what grading needs (cached re-runs never do).
+    from .grading import needs_judge
     from .semantic import default_embedder
     from .signals import warm_profiles
 
+    pool = None
+    judged: dict[int, Future] = {}
+    if settings.backend == "llm":
+        if judge is None:
+            from .grading import _default_judge
+
+            judge = _default_judge(settings)
+        # Send the requests first, so the network wait overlaps the embedding work below.
+        pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+        for i, _ in todo:
+            q, answer = matches[i][1].question, matches[i][1].entry.answer
+            if _gradable(answer) and needs_judge(answer):
+                judged[i] = pool.submit(judge.judge, q, answer)  # type: ignore[attr-defined]
     embedder = embedder or default_embedder()
     warm_profiles([q for i, _ in todo if (q := matches[i][1].question) is not None], embedder)
     _warm_embeddings([matches[i][1].entry.answer for i, _ in todo], embedder)
-    if settings.backend == "llm" and judge is None:
-        from .grading import _default_judge
-
-        judge = _default_judge(settings)
 
     def work(i: int, key: str) -> SheetRow:
         source, m = matches[i]
@@ -113,22 +123,40 @@ def score_matches(
             "question": m.question.text,
         }
         try:
-            report = grade(m.question, m.entry.answer, settings, embedder=embedder, judge=judge)
+            result = judged[i].result() if i in judged else None
+            report = grade(
+                m.question, m.entry.answer, settings, embedder=embedder, judge=judge, judged=result
+            )
         except GraderError as exc:
             return SheetRow(**base, status="error", error=" ".join(exc.lines()))
         if cache is not None:
             cache.put(key, report)
         return SheetRow(**base, status="graded", report=report)
 
-    if settings.backend == "llm" and jobs > 1 and len(todo) > 1:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(work, i, key): i for i, key in todo}
-            for future in as_completed(futures):
-                done(futures[future], future.result())
-    else:
+    try:
+        if judged:
+            # Combine in the order the judge finishes, so progress moves as answers arrive.
+            order = {f: i for i, f in judged.items()}
+            for future in as_completed(order):
+                i = order[future]
+                done(i, work(i, next(k for j, k in todo if j == i)))
         for i, key in todo:
-            done(i, work(i, key))
+            if rows[i] is None:
+                done(i, work(i, key))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     return [r for r in rows if r is not None]
+
+
+def _gradable(answer: str) -> bool:
+    try:
+        from .grading import read_answer
+
+        read_answer(answer)
+    except GraderError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

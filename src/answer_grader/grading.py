@@ -96,6 +96,11 @@ _INJECTION = re.compile(
 )
 
 
+def needs_judge(answer: str) -> bool:
+    """Whether grading this answer would send it to the LLM (too-short answers never go)."""
+    return word_count(read_answer(answer)) >= MIN_ANSWER_WORDS
+
+
 def read_answer(text: str) -> str:
     """Validate an answer's text: not empty, not absurdly long. Returns it normalised to NFC."""
     if len(text) > MAX_ANSWER_CHARS:
@@ -231,11 +236,13 @@ def grade(
     *,
     embedder: Embedder | None = None,
     judge: object | None = None,
+    judged: object | None = None,
 ) -> GradeReport:
     """Grade one answer to one question with the configured backend.
 
     `embedder` and `judge` are injected by callers that hold them (tests, batch runs); by default
-    the offline model is loaded once per process and the judge built from `settings`.
+    the offline model is loaded once per process and the judge built from `settings`. A batch run
+    that already has the judge's result for this answer passes it as `judged`.
     """
     from .semantic import MODEL_NAME, default_embedder
 
@@ -266,7 +273,7 @@ def grade(
     caveats: list[str] = []
     feedback: str | None = None
     if settings.backend == "llm":
-        result = (judge or _default_judge(settings)).judge(question, text)  # type: ignore[attr-defined]
+        result = judged or (judge or _default_judge(settings)).judge(question, text)  # type: ignore[attr-defined]
         points = []
         for signal, judged in zip(signals, result.judgement.points, strict=True):
             combined = llm_verdict(judged.verdict, judged.evidence, signal, text, units)

@@ -62,10 +62,13 @@ class AnalysedSentence:
     tokens: list[_Token]
     # stems of two adjacent words written together: "pre training" -> stem("pretraining")
     joined_pairs: list[str] = field(default_factory=list)
+    stems: tuple[str, ...] = ()
+    # every stem and joined pair, so that most terms are ruled out with one set lookup
+    vocabulary: frozenset[str] = frozenset()
 
-    @property
-    def stems(self) -> list[str]:
-        return [t.stem for t in self.tokens]
+    def __post_init__(self) -> None:
+        self.stems = tuple(t.stem for t in self.tokens)
+        self.vocabulary = frozenset(self.stems) | frozenset(self.joined_pairs)
 
 
 def analyse(sentence: Sentence) -> AnalysedSentence:
@@ -156,9 +159,11 @@ def find_term(term: Term, sent: AnalysedSentence) -> TermHit | None:
     n = len(term.stems)
     if n == 0:
         return None
+    if term.stems[0] not in sent.vocabulary and term.joined not in sent.vocabulary:
+        return None
     stems = sent.stems
     for i in range(len(stems) - n + 1):
-        if tuple(stems[i : i + n]) == term.stems and not _negated(tokens, i):
+        if stems[i : i + n] == term.stems and not _negated(tokens, i):
             return TermHit(term.label, tokens[i].start, tokens[i + n - 1].end)
     if term.joined is not None:  # "self-attention" written "selfattention"
         for i, s in enumerate(stems):
