@@ -331,6 +331,9 @@ def config(backend: str | None, model: str | None, base_url: str | None, test_co
     type=click.FloatRange(0, 100),
     help="Exit with status 3 if the mean score of the graded answers is below this.",
 )
+@click.option(
+    "--no-history", is_flag=True, help="Do not add the graded answers to your practice history."
+)
 @bank_option
 def score(
     files: tuple[str, ...],
@@ -342,6 +345,7 @@ def score(
     jobs: int,
     no_cache: bool,
     fail_under: float | None,
+    no_history: bool,
     bank: Path | None,
 ) -> None:
     """Grade every answer of one or more answer sheets (markdown, as `grader template` writes).
@@ -370,6 +374,8 @@ def score(
         rows = score_matches(matches, settings, jobs=jobs, cache=cache, progress=progress)
     finally:
         progress.close()
+    if not no_history:
+        _record_in_history(rows, matches)
     report = sheet_report(rows, settings, ["stdin" if f == "-" else f for f in files], fail_under)
     to_file = output is not None
     color = fmt == "text" and not to_file and sys.stdout.isatty()
@@ -386,6 +392,28 @@ def score(
     if fail_under is not None and t.mean_score is not None and t.mean_score < fail_under:
         click.echo(f"Mean score {t.mean_score:g} is below --fail-under {fail_under:g}", err=True)
         sys.exit(int(ExitCode.BELOW_THRESHOLD))
+
+
+def _record_in_history(rows: Any, matches: Any) -> None:
+    """Freshly graded answers join the practice history (cached re-runs add nothing)."""
+    from .history import open_history
+    from .schedule import review
+
+    fresh = [
+        (r, m)
+        for r, (_, m) in zip(rows, matches, strict=True)
+        if r.status == "graded" and not r.cached and r.report is not None
+    ]
+    if not fresh:
+        return
+    store = open_history()
+    try:
+        for row, m in fresh:
+            attempt = store.add_attempt(row.question_id, m.entry.answer, source=f"score:{row.source}")
+            store.record_grade(attempt, row.report)
+            review(store, row.question_id, row.report.score)
+    finally:
+        store.close()
 
 
 class _Progress:
@@ -411,6 +439,269 @@ class _Progress:
 
 def _progress(total: int) -> _Progress:
     return _Progress(total)
+
+
+@main.command()
+@click.option("--question", "-q", "question_ref", help="Practise this question (number or id).")
+@click.option("--topic", help="Pick from the questions with this topic.")
+@click.option("--random", "shuffle", is_flag=True, help="Pick a question at random.")
+@click.option("--editor", is_flag=True, help="Write the answer in $EDITOR instead of the terminal.")
+@backend_options
+@bank_option
+def practice(
+    question_ref: str | None,
+    topic: str | None,
+    shuffle: bool,
+    editor: bool,
+    backend: str | None,
+    model: str | None,
+    base_url: str | None,
+    bank: Path | None,
+) -> None:
+    """Answer questions one at a time and get each graded; by default the next one due for review.
+
+    Every answer is saved to the history before it is graded. Ctrl-C while typing keeps a draft,
+    offered back the next time. Exit status 130 after Ctrl-C."""
+    from rich.console import Console
+
+    from .bank import load_bank
+    from .config import resolve_settings
+    from .history import open_history
+    from .practice import DraftSaved, Session
+    from .schedule import next_question
+
+    settings = resolve_settings(backend=backend, model=model, base_url=base_url)
+    loaded = load_bank(bank)
+    questions = list(loaded.questions)
+    if topic is not None:
+        questions = [q for q in questions if topic in q.rubric.topics]
+        if not questions:
+            raise click.BadParameter(
+                f"no question has topic {topic!r}; topics: {', '.join(loaded.topics)}",
+                param_hint="--topic",
+            )
+    history = open_history()
+    console = Console(highlight=False)
+    session = Session(
+        questions=questions,
+        history=history,
+        settings=settings,
+        console=console,
+        editor=(lambda text: click.edit(text, extension=".md")) if editor else None,
+    )
+    draft_text = ""
+    first = None
+    reason = ""
+    draft = history.latest_draft()
+    if draft is not None and (question_ref is None or loaded.get(question_ref).id == draft[0]):
+        q = loaded.get(draft[0])
+        console.print(
+            f"You have an unfinished answer to question {q.number} ({q.id}), saved "
+            f"{draft[2].astimezone().strftime('%Y-%m-%d %H:%M')}."
+        )
+        try:
+            keep = input("Resume it? [Y/n] ").strip().lower() in ("", "y", "yes")
+        except (EOFError, KeyboardInterrupt):
+            keep = False
+        if keep:
+            first, reason, draft_text = q, "your draft", draft[1]
+    if first is None:
+        if question_ref is not None:
+            first, reason = loaded.get(question_ref), "chosen"
+        else:
+            first, reason = next_question(questions, history, shuffle=shuffle)
+    try:
+        session.run(first, reason, draft_text)
+    except DraftSaved as exc:
+        console.print(
+            f"\nDraft of question {loaded.get(exc.question_id).number} saved: "
+            "`grader practice` will offer it next time."
+        )
+        sys.exit(130)
+    except KeyboardInterrupt:
+        console.print("\nInterrupted. Answers already submitted are in `grader history`.")
+        sys.exit(130)
+    finally:
+        history.close()
+
+
+@main.command()
+@click.option("--question", "-q", "question_ref", help="Only this question (number or id).")
+@click.option("--limit", "-n", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--regrade", is_flag=True, help="Grade the attempts that were saved ungraded.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@backend_options
+@bank_option
+def history(
+    question_ref: str | None,
+    limit: int,
+    regrade: bool,
+    fmt: str,
+    backend: str | None,
+    model: str | None,
+    base_url: str | None,
+    bank: Path | None,
+) -> None:
+    """List past attempts, newest first; --regrade grades those saved ungraded."""
+    from .bank import load_bank
+    from .history import open_history
+
+    loaded = load_bank(bank)
+    qid = loaded.get(question_ref).id if question_ref else None
+    store = open_history()
+    try:
+        if regrade:
+            _regrade(store, loaded, qid, backend, model, base_url)
+            return
+        attempts = store.attempts(qid, limit=limit)
+    finally:
+        store.close()
+    if fmt == "json":
+        data = [
+            {
+                "id": a.id,
+                "question_id": a.question_id,
+                "submitted": a.submitted.isoformat(),
+                "seconds": a.seconds,
+                "status": a.status,
+                "score": a.score,
+                "backend": a.backend,
+                "source": a.source,
+                "error": a.error,
+                "answer": a.answer,
+            }
+            for a in attempts
+        ]
+        click.echo(json.dumps(data, indent=2))
+        return
+    if not attempts:
+        click.echo("No attempts yet: start with `grader practice`.")
+        return
+    numbers = {q.id: q.number for q in loaded.questions}
+    rows = []
+    for a in attempts:
+        score = f"{a.score:g}" if a.score is not None else ("error" if a.error else "ungraded")
+        took = f"{a.seconds:.0f}s" if a.seconds is not None else "-"
+        rows.append(
+            [
+                f"#{a.id}",
+                a.submitted.astimezone().strftime("%Y-%m-%d %H:%M"),
+                str(numbers.get(a.question_id, "?")),
+                a.question_id,
+                score,
+                took,
+                a.backend or "-",
+                a.source,
+            ]
+        )
+    click.echo(
+        _columns(rows, ["attempt", "when", "#", "question", "score", "took", "graded by", "from"])
+    )
+
+
+def _regrade(
+    store: Any,
+    loaded: Any,
+    qid: str | None,
+    backend: str | None,
+    model: str | None,
+    base_url: str | None,
+) -> None:
+    from .config import resolve_settings
+    from .grading import grade
+    from .schedule import review
+
+    settings = resolve_settings(backend=backend, model=model, base_url=base_url)
+    pending = store.attempts(qid, status="ungraded")
+    if not pending:
+        click.echo("Nothing to regrade: every attempt is graded.")
+        return
+    failed = 0
+    for a in reversed(pending):  # oldest first, so the schedule sees them in order
+        try:
+            question = loaded.get(a.question_id)
+            report = grade(question, a.answer, settings)
+        except GraderError as exc:
+            store.record_error(a.id, " ".join(exc.lines()))
+            click.echo(f"#{a.id} {a.question_id}: {' '.join(exc.lines())}", err=True)
+            failed += 1
+            continue
+        store.record_grade(a.id, report)
+        review(store, a.question_id, report.score, when=a.submitted)
+        click.echo(f"#{a.id} {a.question_id}: {report.score:g}/100 ({report.backend})")
+    click.echo(f"Regraded {len(pending) - failed} of {len(pending)} attempts.")
+    if failed:
+        sys.exit(int(ExitCode.NOT_GRADED))
+
+
+SPARK = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
+
+
+def sparkline(values: list[float]) -> str:
+    """Scores 0..100 as a row of block characters."""
+    return "".join(SPARK[min(len(SPARK) - 1, int(v / 100 * len(SPARK)))] for v in values)
+
+
+@main.command()
+@bank_option
+def stats(bank: Path | None) -> None:
+    """Your progress: per question attempts, best, last and next review; per topic averages."""
+    from .bank import load_bank
+    from .history import now, open_history
+
+    loaded = load_bank(bank)
+    store = open_history()
+    try:
+        attempts = list(reversed(store.attempts()))  # oldest first
+        due = store.due_dates()
+    finally:
+        store.close()
+    if not attempts:
+        click.echo("No attempts yet: start with `grader practice`.")
+        return
+    graded = [a for a in attempts if a.score is not None]
+    rows = []
+    when = now()
+    for q in loaded.questions:
+        mine = [a for a in attempts if a.question_id == q.id]
+        if not mine and q.id not in due:
+            continue
+        scores = [a.score for a in mine if a.score is not None]
+        next_due = due.get(q.id)
+        due_text = (
+            "-"
+            if next_due is None
+            else ("now" if next_due <= when else next_due.astimezone().strftime("%Y-%m-%d %H:%M"))
+        )
+        rows.append(
+            [
+                str(q.number),
+                q.id,
+                str(len(mine)),
+                f"{max(scores):g}" if scores else "-",
+                f"{scores[-1]:g}" if scores else "-",
+                due_text,
+                sparkline(scores),
+            ]
+        )
+    click.echo(_columns(rows, ["#", "question", "attempts", "best", "last", "next due", "scores"]))
+    topics: dict[str, list[float]] = {}
+    by_id = {q.id: q for q in loaded.questions}
+    for a in graded:
+        if a.question_id in by_id:
+            for t in by_id[a.question_id].rubric.topics:
+                topics.setdefault(t, []).append(a.score or 0.0)
+    if topics:
+        click.echo("")
+        trows = [[t, str(len(v)), f"{sum(v) / len(v):.1f}"] for t, v in sorted(topics.items())]
+        click.echo(_columns(trows, ["topic", "graded attempts", "mean score"]))
+    click.echo("")
+    ungraded = len(attempts) - len(graded)
+    click.echo(
+        f"{len(attempts)} attempts, {len(graded)} graded"
+        + (f", {ungraded} ungraded (grader history --regrade)" if ungraded else "")
+        + f". Scores over time: {sparkline([a.score for a in graded if a.score is not None])}"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover
