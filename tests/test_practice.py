@@ -272,3 +272,18 @@ def test_score_adds_fresh_grades_to_the_history(tmp_path):
 @pytest.mark.parametrize("command", ["history", "stats"])
 def test_empty_history(command):
     assert "No attempts yet" in run(command).stdout
+
+
+def test_editor_mode(tmp_path):
+    editor = tmp_path / "fake-editor"
+    answer = " ".join(ANSWER_LINES)
+    editor.write_text(f"#!{sys.executable}\nimport sys\nopen(sys.argv[1], 'w').write({answer!r})\n")
+    editor.chmod(0o755)
+    child = spawn("practice", "-q", "4", "--editor", env_extra={"EDITOR": str(editor)})
+    child.expect(r"Saved as attempt #1")
+    child.expect(r"Score \d+/100")
+    child.expect(r"\[q\]uit")
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    (attempt,) = json.loads(run("history", "--format", "json").stdout)
+    assert attempt["answer"] == answer

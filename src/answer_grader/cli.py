@@ -21,6 +21,7 @@ Exit status:
   2  usage error (an unknown option or a bad argument, settings that cannot work)
   3  graded, but the score is below --fail-under
   4  could not grade (the LLM judge failed after its retries; no score was given)
+  130  interrupted (Ctrl-C in grader practice; a draft is kept)
 """
 
 
