@@ -99,9 +99,9 @@ def score_matches(
     judged: dict[int, Future] = {}
     if settings.backend == "llm":
         if judge is None:
-            from .grading import _default_judge
+            from .grading import default_judge
 
-            judge = _default_judge(settings)
+            judge = default_judge(settings)
         # Send the requests first, so the network wait overlaps the embedding work below.
         pool = ThreadPoolExecutor(max_workers=max(1, jobs))
         for i, _ in todo:
@@ -191,7 +191,7 @@ def sheet_report(
     fail_under: float | None = None,
 ) -> SheetReportModel:
     """The JSON-able report of a run (also what the text, markdown and JUnit renderings read)."""
-    from .grading import _grader_name
+    from .grading import grader_name
     from .semantic import MODEL_NAME
 
     t = totals(rows)
@@ -212,7 +212,7 @@ def sheet_report(
     ]
     return SheetReportModel(
         backend=settings.backend,
-        grader=_grader_name(settings, MODEL_NAME),
+        grader=grader_name(settings, MODEL_NAME),
         files=list(files),
         rows=out_rows,
         totals=SheetTotals(**t.__dict__),

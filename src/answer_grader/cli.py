@@ -370,7 +370,7 @@ def score(
         entries = parse_sheet(text, label)
         matches += [(label, m) for m in match_entries(entries, loaded.questions)]
     cache = None if no_cache else default_cache()
-    progress = _progress(len(matches))
+    progress = _Progress(len(matches))
     try:
         rows = score_matches(matches, settings, jobs=jobs, cache=cache, progress=progress)
     finally:
@@ -436,10 +436,6 @@ class _Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
-
-
-def _progress(total: int) -> _Progress:
-    return _Progress(total)
 
 
 @main.command()

@@ -266,14 +266,14 @@ def grade(
             None,
             [f"The answer has {words} words: too short to grade."],
             words,
-            grader_name=_grader_name(settings, MODEL_NAME),
+            grader_name=grader_name(settings, MODEL_NAME),
         )
 
     signals = point_signals(question, units, embedder, ALPHA, TIE)
     caveats: list[str] = []
     feedback: str | None = None
     if settings.backend == "llm":
-        result = judged or (judge or _default_judge(settings)).judge(question, text)  # type: ignore[attr-defined]
+        result = judged or (judge or default_judge(settings)).judge(question, text)  # type: ignore[attr-defined]
         points = []
         for signal, judged in zip(signals, result.judgement.points, strict=True):
             combined = llm_verdict(judged.verdict, judged.evidence, signal, text, units)
@@ -305,11 +305,11 @@ def grade(
         feedback,
         caveats,
         words,
-        grader_name=_grader_name(settings, MODEL_NAME),
+        grader_name=grader_name(settings, MODEL_NAME),
     )
 
 
-def _default_judge(settings: Settings):  # type: ignore[no-untyped-def]
+def default_judge(settings: Settings):  # type: ignore[no-untyped-def]
     from .judge import Judge, make_client
 
     client = make_client(settings.base_url, settings.api_key, settings.timeout)
@@ -322,7 +322,7 @@ def _default_judge(settings: Settings):  # type: ignore[no-untyped-def]
     )
 
 
-def _grader_name(settings: Settings, offline_model: str) -> str:
+def grader_name(settings: Settings, offline_model: str) -> str:
     if settings.backend == "llm":
         where = settings.base_url or "OpenAI"
         return f"LLM judge {settings.model} at {where}, cross-checked by keywords and {offline_model}"

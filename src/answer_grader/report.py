@@ -190,10 +190,6 @@ def _missed_summary(row: Any) -> str:
     return f"{len(row.missed)} of {n}"
 
 
-def _sheet_rows(report: Any) -> list[Any]:
-    return list(report.rows)
-
-
 def _totals_line(report: Any) -> str:
     t = report.totals
     mean = f"{t.mean_score:g}" if t.mean_score is not None else "-"
@@ -227,7 +223,7 @@ def sheet_to_text(report: Any, *, color: bool = False, width: int = 100) -> str:
     table.add_column("question", ratio=4)
     table.add_column("score", justify="right", width=7)
     table.add_column("points missed", width=14)
-    for row in _sheet_rows(report):
+    for row in report.rows:
         if row.score is not None:
             style = "green" if row.score >= 75 else "yellow" if row.score >= 50 else "red"
             score = Text(f"{row.score:g}", style=style)
@@ -236,7 +232,7 @@ def sheet_to_text(report: Any, *, color: bool = False, width: int = 100) -> str:
         cells = [str(row.number), row.question, score, _missed_summary(row)]
         table.add_row(*([row.source] if several else []), *cells)
     console.print(table)
-    for row in _sheet_rows(report):
+    for row in report.rows:
         if row.status == "error":
             console.print(Text(f"\nQuestion {row.number}: {row.error}", style="red"))
         elif row.status == "unknown":
@@ -270,7 +266,7 @@ def sheet_to_markdown(report: Any) -> str:
     lines = ["# Answer sheet report", "", f"{_totals_line(report)}. Graded by {report.grader}.", ""]
     head = (["File"] if several else []) + ["#", "Question", "Score", "Points missed"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for row in _sheet_rows(report):
+    for row in report.rows:
         score = f"{row.score:g}" if row.score is not None else "\u2013"
         cells = ([row.source] if several else []) + [
             str(row.number),
@@ -279,7 +275,7 @@ def sheet_to_markdown(report: Any) -> str:
             _missed_summary(row),
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    details = [r for r in _sheet_rows(report) if r.missed or r.status in ("error", "unknown")]
+    details = [r for r in report.rows if r.missed or r.status in ("error", "unknown")]
     if details:
         lines += ["", "## Missed points"]
     for row in details:
@@ -305,7 +301,7 @@ def sheet_to_junit(report: Any) -> str:
     error; unanswered and unknown entries are skipped."""
     import xml.etree.ElementTree as ET
 
-    rows = _sheet_rows(report)
+    rows = report.rows
     t = report.totals
     failures = [
         r
