@@ -81,3 +81,17 @@ def test_matching_by_text_when_numbers_differ(bank):
 def test_no_question_is_an_error():
     with pytest.raises(SheetError, match="no question found"):
         parse_sheet("# Notes\n\nJust some text, no headings.\n", "notes.md")
+
+
+def test_a_heading_inside_a_code_block_is_code():
+    sheet = (
+        "## Question 4\n\n**Q?**\n\n**Answer:** Like this:\n\n```md\n## Question 5\n```\n\n"
+        "Done.\n\n---\n"
+    )
+    (entry,) = parse_sheet(sheet)
+    assert entry.answer.endswith("```md\n## Question 5\n```\n\nDone.")
+
+
+def test_plain_answer_right_under_the_heading():
+    (entry,) = parse_sheet("## Question 4\n\nQueries meet keys in a softmax.\n\nMore.\n")
+    assert entry.question == "" and entry.answer == "Queries meet keys in a softmax.\n\nMore."

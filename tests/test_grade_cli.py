@@ -61,8 +61,13 @@ def test_grade_markdown():
 
 def test_grade_bom_and_crlf_are_fine(tmp_path):
     answer = tmp_path / "a.md"
-    answer.write_bytes(b"\xef\xbb\xbf" + GOOD.replace(". ", ".\r\n").encode("utf-8"))
-    assert run("grade", "4", str(answer)).exit_code == 0
+    answer.write_bytes(b"\xef\xbb\xbf" + GOOD.replace(". ", ".\r\n\r\n").encode("utf-8"))
+    result = run("grade", "4", str(answer), "--format", "json")
+    assert result.exit_code == 0
+    quotes = [p["evidence"] for p in json.loads(result.stdout)["points"] if p["evidence"]]
+    assert quotes and not any("\ufeff" in q["quote"] or "\r" in q["quote"] for q in quotes)
+    assert quotes[0]["quote"].startswith("Each token")
+    assert {q["line"] for q in quotes} >= {1, 3}  # CRLF line numbers are counted right
 
 
 @pytest.mark.parametrize(
@@ -163,5 +168,5 @@ def test_config_test_failure(fake_server):
 
     fake_server.push(Reply.error(404, "no such model"))
     result = run("config", "--base-url", fake_server.url, "--test")
-    assert result.exit_code == 4
-    assert "the connection test failed: no such model" in result.stderr
+    assert result.exit_code == 1
+    assert result.stderr == "Error: the connection test failed: no such model\n"

@@ -227,3 +227,19 @@ def test_too_short_answers_never_reach_the_llm(fake_server, make_judge, question
     report = grade(question, "Thought process:", llm_settings(fake_server.url), judge=make_judge())
     assert report.score == 0 and "too-short" in report.flags
     assert fake_server.requests == []
+
+
+def test_reask_rejected_as_unsupported_is_not_graded(fake_server, make_judge, question):
+    fake_server.push(
+        Reply.completion("not json"), Reply.error(500, "Input should be 'text' or 'json_object'")
+    )
+    with pytest.raises(JudgeError, match="rejected the re-ask"):
+        make_judge().judge(question, ANSWER)
+
+
+def test_a_reply_that_is_not_json_at_all_is_retried(fake_server, make_judge, question, ids):
+    fake_server.push(Reply(status=200, body="<html>gateway</html>"), good_reply(ids))
+    assert make_judge().judge(question, ANSWER).attempts == 2
+    fake_server.push(*[Reply(status=200, body="<html>gateway</html>")] * 2)
+    with pytest.raises(JudgeError, match="not JSON"):
+        make_judge(max_retries=1).judge(question, ANSWER)

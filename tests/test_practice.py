@@ -287,3 +287,12 @@ def test_editor_mode(tmp_path):
     child.expect(pexpect.EOF)
     (attempt,) = json.loads(run("history", "--format", "json").stdout)
     assert attempt["answer"] == answer
+
+
+def test_regrading_an_old_attempt_does_not_rewind_the_schedule(tmp_path, bank):
+    h = History(tmp_path / "h.db")
+    q = bank.get("4")
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    due = review(h, q.id, 90, when=t0 + timedelta(days=5))
+    assert review(h, q.id, 5, when=t0) == due  # older than the last review: ignored
+    assert h.due_dates()[q.id] == due

@@ -62,7 +62,7 @@ def test_round_trip_template_fill_score(tmp_path):
 def test_the_question_list_is_23_unanswered(tmp_path):
     result = run("score", str(DATA / "question_list.md"))
     assert result.exit_code == 0
-    assert "0 graded answers; 23 unanswered" in result.stdout
+    assert "no answer graded; 23 unanswered" in result.stdout
     assert result.stdout.count("unanswered") >= 23
 
 
@@ -112,7 +112,7 @@ def test_markdown_and_junit(tmp_path):
 def test_fail_under(tmp_path):
     low = run("score", str(EXAMPLES / "answers.md"), "--fail-under", "99")
     assert low.exit_code == 3
-    assert "is below --fail-under 99" in low.stderr
+    assert re.search(r"Mean score [\d.]+: below --fail-under 99", low.stderr)
     assert run("score", str(EXAMPLES / "answers.md"), "--fail-under", "1").exit_code == 0
 
 
@@ -223,3 +223,36 @@ def test_bad_sheets(tmp_path, setup, message):
     assert result.exit_code == 1
     assert message in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_sheet_text_is_not_markup():
+    sheet = "## Question 4\n\n**What is a[i] and [/x] in [bold]arrays?**\n\n**Answer:** Arrays.\n"
+    result = run("score", "-", input=sheet)
+    assert result.exit_code == 0, result.stderr
+    assert "What is a[i] and [/x] in [bold]arrays?" in result.stdout
+
+
+def test_output_folder_must_exist_before_any_grading(tmp_path):
+    result = run("score", str(EXAMPLES / "answers.md"), "-o", str(tmp_path / "no" / "r.md"))
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+    assert json.loads(run("history", "--format", "json").stdout) == []  # nothing was graded
+    assert run("template", "-o", str(tmp_path / "no" / "t.md")).exit_code == 2
+
+
+def test_fail_under_with_nothing_graded(tmp_path):
+    result = run("score", str(DATA / "question_list.md"), "--fail-under", "50")
+    assert result.exit_code == 3
+    assert "No answer was graded: below --fail-under 50" in result.stderr
+
+
+def test_unusable_data_directory(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "history.db").write_bytes(b"this is not a database" * 100)
+    monkeypatch.setenv("GRADER_HOME", str(home))
+    result = run("history")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {home / 'history.db'}: not a usable")
+    monkeypatch.setenv("GRADER_HOME", str(home / "history.db"))
+    result = run("stats")
+    assert result.exit_code == 1 and "cannot use" in result.stderr

@@ -52,7 +52,13 @@ def parse_sheet(text: str, source: str = "the sheet") -> list[SheetEntry]:
     """The entries of an answer sheet. Raises SheetError if no `## Question N` heading is found."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
-    starts = [(i, int(m.group(1))) for i, line in enumerate(lines) if (m := _HEADING.match(line))]
+    starts = []
+    in_fence = False
+    for i, line in enumerate(lines):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        elif not in_fence and (m := _HEADING.match(line)):  # a heading quoted in code is code
+            starts.append((i, int(m.group(1))))
     if not starts:
         raise SheetError(f"{source}: no question found (expected headings like '## Question 4')")
     entries = []
@@ -71,8 +77,8 @@ def _entry(body: list[str], number: int, line: int) -> SheetEntry:
         m = _BOLD_LINE.match(body[i])
         if m and not question:
             question = m.group(1).strip()
-        elif body[i].strip() and question and not _RULE.match(body[i]):
-            break  # text after the question without an "Answer:" marker is the answer
+        elif body[i].strip() and not _RULE.match(body[i]):
+            break  # text without an "Answer:" marker (after the question, if any) is the answer
         i += 1
     if i < len(body) and (m := _ANSWER.match(body[i])):
         answer_lines.append(m.group(1))
@@ -149,11 +155,14 @@ def read_input(path: str, *, max_bytes: int, error: type[GraderError]) -> str:
         name = "standard input"
     else:
         p = Path(path)
-        if not p.exists():
-            raise error(f"{path}: no such file")
-        if p.is_dir():
-            raise error(f"{path}: is a directory, not a file")
-        size = p.stat().st_size
+        try:
+            if not p.exists():
+                raise error(f"{path}: no such file")
+            if p.is_dir():
+                raise error(f"{path}: is a directory, not a file")
+            size = p.stat().st_size
+        except OSError as exc:  # e.g. a name too long for the file system
+            raise error(f"{path[:80]}: cannot open: {exc.strerror}") from exc
         if size > max_bytes:
             raise error(f"{path}: {size:,} bytes is too large (the limit is {max_bytes:,})")
         try:

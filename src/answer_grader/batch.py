@@ -129,6 +129,8 @@ def score_matches(
             )
         except GraderError as exc:
             return SheetRow(**base, status="error", error=" ".join(exc.lines()))
+        except Exception as exc:  # a bug must not cost the other answers their grades
+            return SheetRow(**base, status="error", error=f"internal error: {type(exc).__name__}: {exc}")
         if cache is not None:
             cache.put(key, report)
         return SheetRow(**base, status="graded", report=report)

@@ -46,10 +46,15 @@ class GradeCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(SCHEMA)
-        self._db.commit()
+        from .errors import StoreError
+        from .storage import open_db
+
+        self._db = open_db(path)
+        try:
+            self._db.execute(SCHEMA)
+            self._db.commit()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: not a usable grade cache ({exc}); move it aside") from exc
 
     def get(self, key: str) -> GradeReport | None:
         with self._lock:

@@ -171,6 +171,12 @@ def check(no_offline: bool, bank: Path | None) -> None:
     )
 
 
+def _check_output(output: Path | None) -> None:
+    """Refuse an --output whose folder does not exist before doing any work."""
+    if output is not None and not output.parent.is_dir():
+        raise click.BadParameter(f"folder {str(output.parent)!r} does not exist", param_hint="--output")
+
+
 def _parse_numbers(value: str | None) -> list[str]:
     if not value:
         return []
@@ -191,6 +197,7 @@ def template(questions: str | None, output: Path | None, bank: Path | None) -> N
     from .answers import write_template
     from .bank import load_bank
 
+    _check_output(output)
     loaded = load_bank(bank)
     wanted = _parse_numbers(questions)
     chosen = loaded.select(wanted) if wanted else list(loaded.questions)
@@ -362,6 +369,7 @@ def score(
     from .report import render_sheet
 
     settings = resolve_settings(backend=backend, model=model, base_url=base_url)
+    _check_output(output)
     loaded = load_bank(bank)
     matches = []
     for name in files:
@@ -390,8 +398,9 @@ def score(
     t = report.totals
     if t.errors:
         sys.exit(int(ExitCode.NOT_GRADED))
-    if fail_under is not None and t.mean_score is not None and t.mean_score < fail_under:
-        click.echo(f"Mean score {t.mean_score:g} is below --fail-under {fail_under:g}", err=True)
+    if fail_under is not None and (t.mean_score is None or t.mean_score < fail_under):
+        mean = "No answer was graded" if t.mean_score is None else f"Mean score {t.mean_score:g}"
+        click.echo(f"{mean}: below --fail-under {fail_under:g}", err=True)
         sys.exit(int(ExitCode.BELOW_THRESHOLD))
 
 
@@ -490,6 +499,8 @@ def practice(
     first = None
     reason = ""
     draft = history.latest_draft()
+    if draft is not None and draft[0] not in {q.id for q in loaded.questions}:
+        draft = None  # a draft for a question of another bank: keep it, but not for this one
     if draft is not None and (question_ref is None or loaded.get(question_ref).id == draft[0]):
         q = loaded.get(draft[0])
         console.print(

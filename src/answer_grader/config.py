@@ -132,5 +132,10 @@ def user_dir() -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_data_dir("answer-grader", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from .errors import StoreError
+
+        raise StoreError(f"cannot use {path} as grader's data directory: {exc.strerror}") from exc
     return path

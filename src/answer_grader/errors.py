@@ -88,6 +88,14 @@ class ConfigError(GraderError):
     exit_code = ExitCode.USAGE
 
 
+class StoreError(GraderError):
+    """The user data directory or one of its databases is unusable."""
+
+
+class ConnectionTestFailed(GraderError):
+    """`grader config --test` got no good answer from the server."""
+
+
 class AnswerError(GraderError):
     """The answer cannot be graded as given: missing, unreadable, empty or too long."""
 

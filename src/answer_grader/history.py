@@ -94,7 +94,10 @@ class Attempt:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Attempt:
-        report = GradeReport.model_validate_json(row["report"]) if row["report"] else None
+        try:
+            report = GradeReport.model_validate_json(row["report"]) if row["report"] else None
+        except ValueError:  # stored by an incompatible version: the score still stands
+            report = None
         return cls(
             id=row["id"],
             question_id=row["question_id"],
@@ -115,12 +118,16 @@ class History:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        # isolation_level=None: we open transactions ourselves, so each write is one short one.
-        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        from .errors import StoreError
+        from .storage import open_db
+
+        # autocommit: we open transactions ourselves, so each write is one short one.
+        self.db = open_db(path, autocommit=True)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA busy_timeout=30000")
-        self.migrate()
+        try:
+            self.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: not a usable history ({exc}); move it aside") from exc
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

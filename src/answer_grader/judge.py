@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import JudgeError
+from .errors import ConnectionTestFailed, JudgeError
 from .models import Question
 
 # Bump when the prompt or the response model changes: cached grades carry it.
@@ -264,6 +264,9 @@ class Judge:
                 ) from exc
             except openai.APIStatusError as exc:
                 raise JudgeError(f"the server answered {exc.status_code}: {_error_text(exc)}") from exc
+            except ValueError as exc:  # a 200 whose body is not JSON at all
+                retries = self._backoff(retries, f"the server's reply is not JSON ({exc})", None)
+                continue
 
             choice = completion.choices[0] if completion.choices else None
             if choice is None:
@@ -323,7 +326,13 @@ class Judge:
                         "with the complete JSON object only, one entry per rubric point.",
                     },
                 ]
-                content = self._create(messages, mode, state)
+                try:
+                    content = self._create(messages, mode, state)
+                except _Unsupported as exc:  # the server changed its mind mid-exchange
+                    raise JudgeError(
+                        f"the server rejected the re-ask: {_short(str(exc))}",
+                        attempts=state["attempts"],
+                    ) from exc
                 judgement, problem = _parse(content, question)
                 if problem is not None:
                     raise JudgeError(
@@ -337,7 +346,8 @@ class Judge:
                 mode=mode,
                 attempts=state["attempts"],
                 reasked=reasked,
-                temperature_dropped=bool(state["temperature_dropped"]),
+                # Shared by every thread of a batch: once dropped, dropped for all answers.
+                temperature_dropped=bool(state["temperature_dropped"]) or not self._send_temperature,
                 notes=notes,
             )
         raise JudgeError(
@@ -417,6 +427,6 @@ def check_connection(settings: Any) -> tuple[float, str]:
             messages=[{"role": "user", "content": "Reply with the single word OK."}],
         )
     except openai.APIError as exc:
-        raise JudgeError(f"the connection test failed: {_error_text(exc)}") from exc
+        raise ConnectionTestFailed(f"the connection test failed: {_error_text(exc)}") from exc
     reply = (completion.choices[0].message.content or "").strip() if completion.choices else ""
     return time.perf_counter() - start, _short(reply, 60)

@@ -192,11 +192,14 @@ def _missed_summary(row: Any) -> str:
 
 def _totals_line(report: Any) -> str:
     t = report.totals
-    mean = f"{t.mean_score:g}" if t.mean_score is not None else "-"
-    parts = [
-        f"mean score {mean}/100 over {t.graded} graded answer{'s' if t.graded != 1 else ''}",
-        f"{t.unanswered} unanswered",
-    ]
+    if t.mean_score is None:
+        parts = ["no answer graded", f"{t.unanswered} unanswered"]
+    else:
+        plural = "s" if t.graded != 1 else ""
+        parts = [
+            f"mean score {t.mean_score:g}/100 over {t.graded} graded answer{plural}",
+            f"{t.unanswered} unanswered",
+        ]
     if t.unknown:
         parts.append(f"{t.unknown} not in the bank")
     if t.errors:
@@ -229,8 +232,9 @@ def sheet_to_text(report: Any, *, color: bool = False, width: int = 100) -> str:
             score = Text(f"{row.score:g}", style=style)
         else:
             score = Text("-", style="dim")
-        cells = [str(row.number), row.question, score, _missed_summary(row)]
-        table.add_row(*([row.source] if several else []), *cells)
+        # Text(), not str: a sheet's own text may contain "[...]", which rich would read as markup.
+        cells = [Text(str(row.number)), Text(row.question), score, Text(_missed_summary(row))]
+        table.add_row(*([Text(row.source)] if several else []), *cells)
     console.print(table)
     for row in report.rows:
         if row.status == "error":

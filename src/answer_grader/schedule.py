@@ -32,9 +32,13 @@ def review(history: History, question_id: str, score: float, when: datetime | No
 
     stored = history.card(question_id)
     card = Card.from_dict(stored) if stored else Card()
+    when = when or now()
+    if card.last_review is not None and when < card.last_review:
+        # An older attempt graded late (history --regrade) must not undo newer reviews.
+        return card.due
     # Practice is not learning a fact from scratch: skip FSRS's minutes-long learning steps.
     scheduler = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
-    card, _ = scheduler.review_card(card, rating_for(score), review_datetime=when or now())
+    card, _ = scheduler.review_card(card, rating_for(score), review_datetime=when)
     history.save_card(question_id, card.to_dict(), card.due)
     return card.due
 

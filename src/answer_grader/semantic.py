@@ -67,11 +67,17 @@ class EmbeddingStore:
     def __init__(self, path: Path, model: str = MODEL_FILE) -> None:
         import sqlite3
 
+        from .storage import open_db
+
         self._model = model
-        self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
-        self._db.commit()
+        self._db = open_db(path)
+        try:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)"
+            )
+            self._db.commit()
+        except sqlite3.DatabaseError as exc:
+            raise ModelUnavailable(f"{path}: not a usable vector store ({exc}); move it aside") from exc
 
     def _key(self, text: str) -> str:
         return hashlib.sha256(f"{self._model}\0{text}".encode()).hexdigest()
