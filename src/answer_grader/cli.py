@@ -6,6 +6,7 @@ Imports of the library happen inside commands so that `grader --help` stays fast
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -709,6 +710,199 @@ def stats(bank: Path | None) -> None:
         f"{len(attempts)} attempts, {len(graded)} graded"
         + (f", {ungraded} ungraded (grader history --regrade)" if ungraded else "")
         + f". Scores over time: {sparkline([a.score for a in graded if a.score is not None])}"
+    )
+
+
+@main.command("eval")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--limit", type=click.IntRange(1), help="Use only the first N rows.")
+@click.option(
+    "--sample", "sample_size", type=click.IntRange(1), help="Use N rows drawn at random (with --seed)."
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--per-question", is_flag=True, help="Also list each question's agreement.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draw predicted against human scores into this PNG (needs matplotlib).",
+)
+def eval_(
+    data: Path,
+    limit: int | None,
+    sample_size: int | None,
+    seed: int,
+    fmt: str,
+    per_question: bool,
+    plot: Path | None,
+) -> None:
+    """Measure the offline grader's agreement with human scores in DATA (JSON lines).
+
+    Pearson, Spearman and RMSE on scores scaled to each row's max_score; quadratic-weighted kappa
+    on fifths; for labelled rows, accuracy and macro-F1 with the threshold chosen on the other half
+    of the questions; all beside the unigram-overlap floor."""
+    from .evaluation import evaluate, load_rows, predict, sample
+
+    _check_output(plot)
+    rows = sample(load_rows(data), limit, sample_size, seed)
+    progress = _Progress(len(rows))
+    try:
+        predicted = predict(rows, progress=lambda: progress(None))
+    finally:
+        progress.close()
+    result = evaluate(rows, predicted)
+    if plot is not None:
+        _scatter(result, plot)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(_eval_text(result, per_question))
+
+
+def _fmt(v: Any) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def _eval_text(result: dict[str, Any], per_question: bool) -> str:
+    header = ["scope", "scorer", "n", "pearson", "spearman", "rmse", "qwk", "accuracy", "macro-F1"]
+    rows = []
+    scopes = [("all", result["overall"]), *result["corpora"].items()]
+    for name, both in scopes:
+        for scorer in ("grader", "unigram_overlap"):
+            m = both[scorer]
+            rows.append(
+                [
+                    name,
+                    "offline grader" if scorer == "grader" else "unigram overlap",
+                    str(m["n"]),
+                    _fmt(m["pearson"]),
+                    _fmt(m["spearman"]),
+                    _fmt(m["rmse"]),
+                    _fmt(m["qwk"]),
+                    _fmt(m["accuracy"]),
+                    _fmt(m["macro_f1"]),
+                ]
+            )
+    out = [f"{result['rows']} rows", _columns(rows, header)]
+    if per_question:
+        qrows = [
+            [qid, str(q["n"]), f"{q['human_mean']:.2f}", f"{q['grader_mean']:.2f}", _fmt(q["pearson"])]
+            for qid, q in result["per_question"].items()
+        ]
+        out += ["", _columns(qrows, ["question", "n", "human mean", "grader mean", "pearson"])]
+    out.append(
+        "\nAccuracy and macro-F1 (2-way: label 'correct' or not) use a threshold chosen on "
+        "the other half of the questions, never on the rows scored."
+    )
+    return "\n".join(out)
+
+
+def _scatter(result: dict[str, Any], path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise click.UsageError("--plot needs matplotlib: pip install matplotlib") from exc
+    pts = result["predictions"]
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter([p["human"] for p in pts], [p["grader"] for p in pts], s=8, alpha=0.4)
+    ax.set_xlabel("human score (fraction of max)")
+    ax.set_ylabel("offline grader score")
+    ax.set_title(f"grader eval: {len(pts)} answers")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+@main.command()
+@click.argument("question_id")
+@click.option("--question", "question_text", required=True, help="The question, as asked.")
+@click.option(
+    "--reference",
+    "reference_file",
+    required=True,
+    metavar="FILE|-",
+    help="The reference answer (markdown).",
+)
+@click.option("--topic", "topics", multiple=True, help="Topic tag (repeatable).")
+@click.option(
+    "--difficulty",
+    type=click.Choice(["foundational", "intermediate", "advanced"]),
+    default="intermediate",
+    show_default=True,
+)
+@click.option(
+    "--bank",
+    "bank_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The bank to add the question to (your own; see --bank).",
+)
+def new(
+    question_id: str,
+    question_text: str,
+    reference_file: str,
+    topics: tuple[str, ...],
+    difficulty: str,
+    bank_dir: Path,
+) -> None:
+    """Add a question to your own bank, with key points derived from its reference answer.
+
+    Each sentence (or clause of a long sentence) of the reference becomes a key point with its
+    most specific words as keywords: a first draft of the rubric to edit, then `grader check`."""
+    import yaml
+
+    from .answers import MAX_ANSWER_BYTES, read_input
+    from .bootstrap import derive_key_points
+    from .errors import AnswerError, RubricError
+
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", question_id):
+        raise click.BadParameter(
+            "use lower-case words joined by hyphens, e.g. my-question", param_hint="QUESTION_ID"
+        )
+    reference = read_input(reference_file, max_bytes=MAX_ANSWER_BYTES, error=AnswerError)
+    points = derive_key_points(reference)
+    if len(points) < 5:
+        from .errors import Problem
+
+        raise RubricError(
+            [
+                Problem(
+                    reference_file,
+                    "",
+                    f"gives {len(points)} key point(s); a "
+                    "rubric needs 5 to 9: write the reference in at least five "
+                    "sentences, one idea each",
+                )
+            ]
+        )
+    (bank_dir / "rubrics").mkdir(parents=True, exist_ok=True)
+    (bank_dir / "reference_answers").mkdir(parents=True, exist_ok=True)
+    rubric_path = bank_dir / "rubrics" / f"{question_id}.yaml"
+    if rubric_path.exists():
+        raise click.BadParameter(f"{rubric_path} exists already", param_hint="QUESTION_ID")
+    numbers = []
+    for other in (bank_dir / "rubrics").glob("*.y*ml"):
+        found = re.search(r"^number:\s*(\d+)", other.read_text("utf-8", "replace"), re.M)
+        numbers.append(int(found.group(1)) if found else 0)
+    data = {
+        "id": question_id,
+        "number": max(numbers, default=0) + 1,
+        "question": question_text,
+        "topics": list(topics) or ["general"],
+        "difficulty": difficulty,
+        "key_points": [p.model_dump(mode="json", exclude_defaults=True) for p in points],
+    }
+    rubric_path.write_text(
+        yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"
+    )
+    (bank_dir / "reference_answers" / f"{question_id}.md").write_text(
+        reference.strip() + "\n", encoding="utf-8"
+    )
+    click.echo(
+        f"Wrote {rubric_path} ({len(points)} key points) and its reference answer. "
+        f"Edit the points, then run: grader check --bank {bank_dir}"
     )
 
 

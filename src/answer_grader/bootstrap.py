@@ -1,0 +1,75 @@
+"""Derive key points from a reference answer: what `grader new` writes as the first rubric of a
+user's own question, and what `grader eval` grades against when a data set gives no rubric.
+
+Each sentence of the reference becomes a point (a long sentence is split at clause boundaries such
+as "; " or ", while "); its keyword groups are its most specific content words, one per group.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .keywords import analyse_all, check_point
+from .models import KeyPoint
+from .signals import FUNCTION_WORDS
+from .text import split_sentences
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
+_CLAUSE = re.compile(r";\s+|,\s+(?=(?:and|but|while|whereas|because|so|which)\b)|\s+-\s+")
+CLAUSE_MIN_WORDS = 5
+LONG_SENTENCE_WORDS = 24
+KEYWORDS_PER_POINT = 3
+# Words too general to say anything about a point, beyond the function words.
+GENERIC = frozenset(
+    """also use used uses using make makes made thing things way ways like just very much many
+    more most other such same different important therefore thus hence""".split()  # noqa: SIM905
+)
+
+
+def clauses(sentence: str) -> list[str]:
+    """A sentence split at clause boundaries, keeping only pieces long enough to state something."""
+    pieces = [p.strip(" ,;") for p in _CLAUSE.split(sentence) if p and p.strip(" ,;")]
+    long_enough = [p for p in pieces if len(_WORD.findall(p)) >= CLAUSE_MIN_WORDS]
+    return long_enough if len(long_enough) > 1 else [sentence]
+
+
+def content_words(text: str) -> list[str]:
+    """Distinct content words, most specific (longest) first, ties in order of appearance."""
+    seen: dict[str, int] = {}
+    for i, w in enumerate(_WORD.findall(text)):
+        low = w.lower()
+        if low in FUNCTION_WORDS or low in GENERIC or len(low) < 3 or low in seen:
+            continue
+        seen[low] = i
+    return sorted(seen, key=lambda w: (-len(w), seen[w]))
+
+
+def point_from_text(text: str, point_id: str) -> KeyPoint | None:
+    """A key point stating `text`, with keyword groups its own text satisfies (none negated)."""
+    words = content_words(text)[:KEYWORDS_PER_POINT]
+    if not words:
+        return None
+    point = KeyPoint(
+        id=point_id,
+        text=text if len(text) >= 10 else f"{text} (key point)",
+        keywords=[[w] for w in words],
+    )
+    ev = check_point(point, analyse_all(split_sentences(text)))
+    kept = [[w] for w in words if (w,) not in ev.missing]
+    return point.model_copy(update={"keywords": kept or [[words[0]]]})
+
+
+def derive_key_points(reference: str, *, max_points: int = 9) -> list[KeyPoint]:
+    """Key points from a reference answer, each carried by its own sentence or clause."""
+    texts: list[str] = []
+    for sentence in split_sentences(reference):
+        long = len(_WORD.findall(sentence.text)) > LONG_SENTENCE_WORDS
+        texts += clauses(sentence.text) if long else [sentence.text]
+    points: list[KeyPoint] = []
+    for text in texts:
+        if len(points) == max_points:
+            break
+        point = point_from_text(text, f"p{len(points) + 1}")
+        if point is not None:
+            points.append(point)
+    return points

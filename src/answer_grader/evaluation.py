@@ -1,0 +1,229 @@
+"""`grader eval`: how closely the offline grader agrees with human graders on a labelled data set.
+
+Each JSON line: question, reference_answer, student_answer, score, max_score; optionally id,
+question_id, label ("correct" is the positive class of the 2-way task), rubric (key points as
+strings or bank-style objects), and corpus (reported separately). Without a rubric, key points are
+derived from the reference answer (`bootstrap.derive_key_points`, as `grader new` does).
+Beside the grader, the same metrics are computed for the unigram-overlap floor: the share of the
+reference's words that the student's answer contains.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import GraderError
+from .models import KeyPoint, Question, Rubric
+
+BINS = 5  # quadratic-weighted kappa is computed on scores binned into fifths
+
+
+class EvalDataError(GraderError):
+    """The evaluation file cannot be used: missing, not JSON lines, a row without a needed field."""
+
+
+@dataclass(frozen=True)
+class EvalRow:
+    line: int
+    id: str
+    question_id: str
+    question: str
+    reference: str
+    student: str
+    score: float
+    max_score: float
+    label: str | None = None
+    rubric: tuple[Any, ...] | None = None
+    corpus: str | None = None
+
+    @property
+    def human(self) -> float:
+        return self.score / self.max_score
+
+
+REQUIRED = ("question", "reference_answer", "student_answer", "score", "max_score")
+
+
+def load_rows(path: Path) -> list[EvalRow]:
+    if not path.is_file():
+        raise EvalDataError(f"{path}: no such file")
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalDataError(f"{path}:{n}: not JSON ({exc.msg})") from exc
+        missing = [k for k in REQUIRED if k not in data]
+        if missing:
+            raise EvalDataError(f"{path}:{n}: missing {', '.join(missing)}")
+        try:
+            score, max_score = float(data["score"]), float(data["max_score"])
+        except (TypeError, ValueError) as exc:
+            raise EvalDataError(f"{path}:{n}: score and max_score must be numbers") from exc
+        if max_score <= 0 or not 0 <= score <= max_score:
+            raise EvalDataError(f"{path}:{n}: need 0 <= score <= max_score and max_score > 0")
+        rubric = data.get("rubric")
+        rows.append(
+            EvalRow(
+                line=n,
+                id=str(data.get("id", n)),
+                question_id=str(data.get("question_id") or data["question"]),
+                question=str(data["question"]),
+                reference=str(data["reference_answer"]),
+                student=str(data["student_answer"]),
+                score=score,
+                max_score=max_score,
+                label=data.get("label"),
+                rubric=tuple(rubric) if rubric else None,
+                corpus=data.get("corpus"),
+            )
+        )
+    if not rows:
+        raise EvalDataError(f"{path}: no rows")
+    return rows
+
+
+def question_for(row: EvalRow) -> Question:
+    """The row's question as the grader sees it, with given or derived key points. Data sets have
+    any number of points, so the bank's 5-9 rule is not applied (model_construct)."""
+    from .bootstrap import derive_key_points, point_from_text
+
+    points: list[KeyPoint] = []
+    if row.rubric:
+        for i, item in enumerate(row.rubric, 1):
+            if isinstance(item, str):
+                point = point_from_text(item, f"p{i}")
+                if point is not None:
+                    points.append(point)
+            else:
+                points.append(KeyPoint.model_validate(item))
+    if not points:
+        points = derive_key_points(row.reference)
+    if not points:
+        raise EvalDataError(f"line {row.line}: no key point could be derived from the reference")
+    rubric = Rubric.model_construct(
+        id=re.sub(r"[^a-z0-9]+", "-", row.question_id.lower()).strip("-") or "q",
+        number=1,
+        question=row.question,
+        topics=["eval"],
+        difficulty="intermediate",
+        key_points=points,
+        misconceptions=[],
+    )
+    return Question(rubric=rubric, reference_answer=row.reference, rubric_path="", reference_path="")
+
+
+def overlap(student: str, reference: str) -> float:
+    """The unigram-overlap floor: the share of the reference's distinct words in the answer."""
+    words = re.compile(r"[a-z0-9]+")
+    ref = set(words.findall(reference.lower()))
+    return len(ref & set(words.findall(student.lower()))) / len(ref) if ref else 0.0
+
+
+def predict(rows: Sequence[EvalRow], progress: Callable[[], None] | None = None) -> list[float]:
+    """The offline grader's score of each row, as a fraction 0..1."""
+    from .batch import _warm_embeddings
+    from .config import resolve_settings
+    from .grading import grade
+    from .semantic import default_embedder
+    from .signals import warm_profiles
+
+    settings = resolve_settings(backend="offline", env={})
+    embedder = default_embedder()
+    questions: dict[tuple[str, str, tuple[Any, ...] | None], Question] = {}
+    for row in rows:
+        key = (row.question_id, row.reference, row.rubric)
+        if key not in questions:
+            questions[key] = question_for(row)
+    warm_profiles(list(questions.values()), embedder)
+    _warm_embeddings([r.student for r in rows if r.student.strip()], embedder)
+    out = []
+    for row in rows:
+        q = questions[(row.question_id, row.reference, row.rubric)]
+        try:
+            score = grade(q, row.student, settings, embedder=embedder).score / 100
+        except GraderError:  # an empty student answer earns nothing
+            score = 0.0
+        out.append(score)
+        if progress is not None:
+            progress()
+    return out
+
+
+@dataclass
+class Metrics:
+    n: int
+    pearson: float | None
+    spearman: float | None
+    rmse: float
+    qwk: float | None
+    accuracy: float | None = None
+    macro_f1: float | None = None
+    thresholds: list[float] = field(default_factory=list)
+
+
+def metrics_for(rows: Sequence[EvalRow], predicted: Sequence[float]) -> Metrics:
+    from . import metrics as m
+
+    human = [r.human for r in rows]
+    result = Metrics(
+        n=len(rows),
+        pearson=m.pearson(predicted, human),
+        spearman=m.spearman(predicted, human),
+        rmse=m.rmse(predicted, human),
+        qwk=m.quadratic_kappa(m.binned(human, BINS), m.binned(predicted, BINS), BINS),
+    )
+    if all(r.label is not None for r in rows) and len({r.question_id for r in rows}) >= 2:
+        truth = [r.label == "correct" for r in rows]
+        c = m.held_out_classification(predicted, truth, [r.question_id for r in rows])
+        result.accuracy, result.macro_f1 = c["accuracy"], c["macro_f1"]
+        result.thresholds = list(c["thresholds"])  # type: ignore[arg-type]
+    return result
+
+
+def evaluate(rows: Sequence[EvalRow], predicted: Sequence[float]) -> dict[str, Any]:
+    """Metrics overall, per corpus and per question, for the grader and the overlap floor."""
+    floor = [overlap(r.student, r.reference) for r in rows]
+
+    def both(idx: list[int]) -> dict[str, Any]:
+        sub = [rows[i] for i in idx]
+        return {
+            "grader": metrics_for(sub, [predicted[i] for i in idx]).__dict__,
+            "unigram_overlap": metrics_for(sub, [floor[i] for i in idx]).__dict__,
+        }
+
+    everything = list(range(len(rows)))
+    corpora = sorted({r.corpus for r in rows if r.corpus})
+    per_question = {}
+    for qid in sorted({r.question_id for r in rows}):
+        idx = [i for i in everything if rows[i].question_id == qid]
+        per_question[qid] = {
+            "n": len(idx),
+            "human_mean": sum(rows[i].human for i in idx) / len(idx),
+            "grader_mean": sum(predicted[i] for i in idx) / len(idx),
+            "pearson": metrics_for([rows[i] for i in idx], [predicted[i] for i in idx]).pearson,
+        }
+    return {
+        "rows": len(rows),
+        "overall": both(everything),
+        "corpora": {c: both([i for i in everything if rows[i].corpus == c]) for c in corpora},
+        "per_question": per_question,
+        "predictions": [
+            {"id": r.id, "human": r.human, "grader": p, "unigram_overlap": f}
+            for r, p, f in zip(rows, predicted, floor, strict=True)
+        ],
+    }
+
+
+def sample(rows: list[EvalRow], limit: int | None, size: int | None, seed: int) -> list[EvalRow]:
+    if size is not None:
+        rows = random.Random(seed).sample(rows, min(size, len(rows)))
+    return rows[:limit] if limit is not None else rows
