@@ -69,12 +69,12 @@ def test_grader_eval_on_a_small_slice(tmp_path):
     g = [p["grader"] for p in preds]
     h = [p["human"] for p in preds]
     mean_g, mean_h = sum(g) / 6, sum(h) / 6
-    cov = sum((a - mean_g) * (b - mean_h) for a, b in zip(g, h)) / 6
+    cov = sum((a - mean_g) * (b - mean_h) for a, b in zip(g, h, strict=True)) / 6
     sd_g = (sum((a - mean_g) ** 2 for a in g) / 6) ** 0.5
     sd_h = (sum((b - mean_h) ** 2 for b in h) / 6) ** 0.5
     overall = out["overall"]["grader"]
     assert overall["pearson"] == pytest.approx(cov / (sd_g * sd_h))
-    assert overall["rmse"] == pytest.approx((sum((a - b) ** 2 for a, b in zip(g, h)) / 6) ** 0.5)
+    assert overall["rmse"] == pytest.approx((sum((a - b) ** 2 for a, b in zip(g, h, strict=True)) / 6) ** 0.5)
     assert overall["n"] == 6 and overall["macro_f1"] is not None
     # The floor: share of the reference's words found in the answer.
     assert preds[1]["unigram_overlap"] < preds[0]["unigram_overlap"]
