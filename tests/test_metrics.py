@@ -74,7 +74,9 @@ def test_grader_eval_on_a_small_slice(tmp_path):
     sd_h = (sum((b - mean_h) ** 2 for b in h) / 6) ** 0.5
     overall = out["overall"]["grader"]
     assert overall["pearson"] == pytest.approx(cov / (sd_g * sd_h))
-    assert overall["rmse"] == pytest.approx((sum((a - b) ** 2 for a, b in zip(g, h, strict=True)) / 6) ** 0.5)
+    assert overall["rmse"] == pytest.approx(
+        (sum((a - b) ** 2 for a, b in zip(g, h, strict=True)) / 6) ** 0.5
+    )
     assert overall["n"] == 6 and overall["macro_f1"] is not None
     # The floor: share of the reference's words found in the answer.
     assert preds[1]["unigram_overlap"] < preds[0]["unigram_overlap"]
