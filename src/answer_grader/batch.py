@@ -35,7 +35,7 @@ class SheetRow:
     how_matched: str = ""
 
 
-def _warm_embeddings(answers: Sequence[str], embedder: object) -> None:
+def warm_embeddings(answers: Sequence[str], embedder: object) -> None:
     """Embed every usable sentence of every answer in one batched pass (much faster than answer
     by answer); later grading finds them in the embedder's cache."""
     from .signals import usable
@@ -110,7 +110,7 @@ def score_matches(
                 judged[i] = pool.submit(judge.judge, q, answer)  # type: ignore[attr-defined]
     embedder = embedder or default_embedder()
     warm_profiles([q for i, _ in todo if (q := matches[i][1].question) is not None], embedder)
-    _warm_embeddings([matches[i][1].entry.answer for i, _ in todo], embedder)
+    warm_embeddings([matches[i][1].entry.answer for i, _ in todo], embedder)
 
     def work(i: int, key: str) -> SheetRow:
         source, m = matches[i]

@@ -130,7 +130,7 @@ def overlap(student: str, reference: str) -> float:
 
 def predict(rows: Sequence[EvalRow], progress: Callable[[], None] | None = None) -> list[float]:
     """The offline grader's score of each row, as a fraction 0..1."""
-    from .batch import _warm_embeddings
+    from .batch import warm_embeddings
     from .config import resolve_settings
     from .grading import grade
     from .semantic import default_embedder
@@ -144,7 +144,7 @@ def predict(rows: Sequence[EvalRow], progress: Callable[[], None] | None = None)
         if key not in questions:
             questions[key] = question_for(row)
     warm_profiles(list(questions.values()), embedder)
-    _warm_embeddings([r.student for r in rows if r.student.strip()], embedder)
+    warm_embeddings([r.student for r in rows if r.student.strip()], embedder)
     out = []
     for row in rows:
         q = questions[(row.question_id, row.reference, row.rubric)]
