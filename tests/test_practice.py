@@ -44,6 +44,13 @@ def type_answer(child: pexpect.spawn, lines: list[str]) -> None:
     child.sendline(".")
 
 
+def quit_practice(child: pexpect.spawn) -> None:
+    """Choose "quit" at the menu and wait for the process to end."""
+    child.expect(r"\[q\]uit")
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+
+
 def test_full_practice_loop(bank):
     child = spawn("practice", "--question", "4")
     child.expect("Can you explain the concept of attention mechanisms")
@@ -69,9 +76,7 @@ def test_full_practice_loop(bank):
     )
     child.expect(r"Saved as attempt #2")
     child.expect(r"Score \d+/100")
-    child.expect(r"\[q\]uit")
-    child.sendline("q")
-    child.expect(pexpect.EOF)
+    quit_practice(child)
     child.close()
     assert child.exitstatus == 0
 
@@ -104,14 +109,10 @@ def test_ctrl_c_keeps_a_draft_that_the_next_run_offers():
     child.sendline("y")
     child.expect("Your draft so far")
     child.expect("Attention alone has no sense of word order.")
-    type_answer_after_draft = ["RoPE rotates query and key vectors by position-dependent angles."]
-    for line in type_answer_after_draft:
-        child.sendline(line)
+    child.sendline("RoPE rotates query and key vectors by position-dependent angles.")
     child.sendline(".")
     child.expect(r"Score \d+/100")
-    child.expect(r"\[q\]uit")
-    child.sendline("q")
-    child.expect(pexpect.EOF)
+    quit_practice(child)
     (attempt,) = json.loads(run("history", "--format", "json").stdout)
     assert attempt["answer"] == (
         "Attention alone has no sense of word order.\n"
@@ -124,9 +125,7 @@ def test_ctrl_c_keeps_a_draft_that_the_next_run_offers():
     child.expect("Type your answer")
     child.sendeof()
     child.expect("Nothing typed: nothing saved.")
-    child.expect(r"\[q\]uit")
-    child.sendline("q")
-    child.expect(pexpect.EOF)
+    quit_practice(child)
 
 
 def test_killed_while_grading_keeps_the_answer_ungraded_then_regrade():
@@ -159,9 +158,7 @@ def test_grading_failure_keeps_the_attempt(monkeypatch):
     type_answer(child, ANSWER_LINES)
     child.expect("could not grade: the server is unreachable")
     child.expect(r"saved as attempt #1, ungraded")
-    child.expect(r"\[q\]uit")
-    child.sendline("q")
-    child.expect(pexpect.EOF)
+    quit_practice(child)
     (attempt,) = json.loads(run("history", "--format", "json").stdout)
     assert attempt["status"] == "ungraded" and "unreachable" in attempt["error"]
 
@@ -282,9 +279,7 @@ def test_editor_mode(tmp_path):
     child = spawn("practice", "-q", "4", "--editor", env_extra={"EDITOR": str(editor)})
     child.expect(r"Saved as attempt #1")
     child.expect(r"Score \d+/100")
-    child.expect(r"\[q\]uit")
-    child.sendline("q")
-    child.expect(pexpect.EOF)
+    quit_practice(child)
     (attempt,) = json.loads(run("history", "--format", "json").stdout)
     assert attempt["answer"] == answer
 

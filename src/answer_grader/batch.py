@@ -106,7 +106,7 @@ def score_matches(
         pool = ThreadPoolExecutor(max_workers=max(1, jobs))
         for i, _ in todo:
             q, answer = matches[i][1].question, matches[i][1].entry.answer
-            if _gradable(answer) and needs_judge(answer):
+            if needs_judge(answer):
                 judged[i] = pool.submit(judge.judge, q, answer)  # type: ignore[attr-defined]
     embedder = embedder or default_embedder()
     warm_profiles([q for i, _ in todo if (q := matches[i][1].question) is not None], embedder)
@@ -149,16 +149,6 @@ def score_matches(
         if pool is not None:
             pool.shutdown(wait=True)
     return [r for r in rows if r is not None]
-
-
-def _gradable(answer: str) -> bool:
-    try:
-        from .grading import read_answer
-
-        read_answer(answer)
-    except GraderError:
-        return False
-    return True
 
 
 @dataclass(frozen=True)

@@ -828,6 +828,7 @@ def _scatter(result: dict[str, Any], path: Path) -> None:
 @click.option("--topic", "topics", multiple=True, help="Topic tag (repeatable).")
 @click.option(
     "--difficulty",
+    # The models' Literal, repeated: importing pydantic here would slow `grader --help`.
     type=click.Choice(["foundational", "intermediate", "advanced"]),
     default="intermediate",
     show_default=True,

@@ -97,8 +97,12 @@ _INJECTION = re.compile(
 
 
 def needs_judge(answer: str) -> bool:
-    """Whether grading this answer would send it to the LLM (too-short answers never go)."""
-    return word_count(read_answer(answer)) >= MIN_ANSWER_WORDS
+    """Whether grading this answer would send it to the LLM: not if it is empty, too long or too
+    short (grade() reports those itself, without a request)."""
+    try:
+        return word_count(read_answer(answer)) >= MIN_ANSWER_WORDS
+    except AnswerError:
+        return False
 
 
 def read_answer(text: str) -> str:
