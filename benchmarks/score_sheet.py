@@ -32,8 +32,9 @@ ANSWERS = 23
 
 def grader(*args: str, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "answer_grader.cli", *args], env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "answer_grader.cli", *args], env=env, capture_output=True, text=True
+    )
     elapsed = time.perf_counter() - start
     if done.returncode not in (0, 3):
         sys.exit(f"grader {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
@@ -59,8 +60,9 @@ def in_process(url: str, jobs: int) -> float:
 
     settings = resolve_settings(backend="llm", base_url=url, env={})
     bank = load_bank()
-    matches = [("sheet", m) for m in match_entries(parse_sheet(SHEET.read_text("utf-8")),
-                                                   bank.questions)]
+    matches = [
+        ("sheet", m) for m in match_entries(parse_sheet(SHEET.read_text("utf-8")), bank.questions)
+    ]
     score_matches(matches, settings, jobs=jobs)  # warm-up: imports, model, vectors
     start = time.perf_counter()
     rows = score_matches(matches, settings, jobs=jobs)
@@ -77,8 +79,10 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["GRADER_HOME"] = tempfile.mkdtemp()  # the in-process runs' data, not the user's
     sheet = str(SHEET)
-    print(f"{ANSWERS} answers ({SHEET.relative_to(ROOT)}), {os.cpu_count()} cores, "
-          f"median of {args.runs} runs, each a fresh `grader score` process")
+    print(
+        f"{ANSWERS} answers ({SHEET.relative_to(ROOT)}), {os.cpu_count()} cores, "
+        f"median of {args.runs} runs, each a fresh `grader score` process"
+    )
 
     def offline_cold() -> float:
         with tempfile.TemporaryDirectory() as home:
@@ -87,13 +91,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         cold = median_of(args.runs, offline_cold)
         grader("score", sheet, "--no-cache", env=clean_env(home))  # fills the embedding store
-        warm = median_of(args.runs, lambda: grader("score", sheet, "--no-cache",
-                                                   env=clean_env(home)))
+        warm = median_of(args.runs, lambda: grader("score", sheet, "--no-cache", env=clean_env(home)))
     print(f"(a) offline, no caches:            {cold:6.2f} s wall, {ANSWERS / cold:5.1f} answers/s")
     print(f"    offline, embedding store warm: {warm:6.2f} s wall, {ANSWERS / warm:5.1f} answers/s")
 
     ideal = args.delay * math.ceil(ANSWERS / args.jobs)
     with FakeOpenAI(default=rubric_responder(delay=args.delay)) as server:
+
         def llm() -> float:
             with tempfile.TemporaryDirectory() as home:
                 env = clean_env(home, OPENAI_BASE_URL=server.url)
@@ -104,15 +108,22 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as home:
             env = clean_env(home, OPENAI_BASE_URL=server.url)
             grader("score", sheet, "--jobs", str(args.jobs), env=env)
-            cached = median_of(args.runs, lambda: grader("score", sheet, "--jobs",
-                                                         str(args.jobs), env=env))
+            cached = median_of(
+                args.runs, lambda: grader("score", sheet, "--jobs", str(args.jobs), env=env)
+            )
         inproc = median_of(args.runs, lambda: in_process(server.url, args.jobs))
-        print(f"(b) LLM judge, {args.delay:g} s per request, --jobs {args.jobs}; ideal "
-              f"{args.delay:g} x ceil({ANSWERS}/{args.jobs}) = {ideal:.2f} s")
-        print(f"    whole process:                 {llm_wall:6.2f} s wall, "
-              f"{ANSWERS / llm_wall:5.1f} answers/s, ratio to ideal {llm_wall / ideal:.2f}")
-        print(f"    grading only (in process):     {inproc:6.2f} s wall, "
-              f"{ANSWERS / inproc:5.1f} answers/s, ratio to ideal {inproc / ideal:.2f}")
+        print(
+            f"(b) LLM judge, {args.delay:g} s per request, --jobs {args.jobs}; ideal "
+            f"{args.delay:g} x ceil({ANSWERS}/{args.jobs}) = {ideal:.2f} s"
+        )
+        print(
+            f"    whole process:                 {llm_wall:6.2f} s wall, "
+            f"{ANSWERS / llm_wall:5.1f} answers/s, ratio to ideal {llm_wall / ideal:.2f}"
+        )
+        print(
+            f"    grading only (in process):     {inproc:6.2f} s wall, "
+            f"{ANSWERS / inproc:5.1f} answers/s, ratio to ideal {inproc / ideal:.2f}"
+        )
         print(f"(c) cached re-run:                 {cached:6.2f} s wall")
         print(f"    requests served: {len(server.requests)}, at most {server.max_in_flight} at once")
 

@@ -106,7 +106,7 @@ def score_matches(
         pool = ThreadPoolExecutor(max_workers=max(1, jobs))
         for i, _ in todo:
             q, answer = matches[i][1].question, matches[i][1].entry.answer
-            if needs_judge(answer):
+            if needs_judge(q, answer):
                 judged[i] = pool.submit(judge.judge, q, answer)  # type: ignore[attr-defined]
     embedder = embedder or default_embedder()
     warm_profiles([q for i, _ in todo if (q := matches[i][1].question) is not None], embedder)

@@ -2,14 +2,15 @@
 user's own question, and what `grader eval` grades against when a data set gives no rubric.
 
 Each sentence of the reference becomes a point (a long sentence is split at clause boundaries such
-as "; " or ", while "); its keyword groups are its most specific content words, one per group.
+as "; " or ", while "); its keyword groups are its most specific content words, one per group,
+leaving out words the question already uses: an answer that repeats the question proves nothing.
 """
 
 from __future__ import annotations
 
 import re
 
-from .keywords import analyse_all, check_point
+from .keywords import analyse_all, check_point, stem
 from .models import KeyPoint
 from .signals import FUNCTION_WORDS
 from .text import split_sentences
@@ -18,7 +19,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
 _CLAUSE = re.compile(r";\s+|,\s+(?=(?:and|but|while|whereas|because|so|which)\b)|\s+-\s+")
 CLAUSE_MIN_WORDS = 5
 LONG_SENTENCE_WORDS = 24
-KEYWORDS_PER_POINT = 3
+KEYWORDS_PER_POINT = 6  # the most a key point takes (models.KeyPoint)
 # Words too general to say anything about a point, beyond the function words.
 GENERIC = frozenset(
     """also use used uses using make makes made thing things way ways like just very much many
@@ -44,11 +45,14 @@ def content_words(text: str) -> list[str]:
     return sorted(seen, key=lambda w: (-len(w), seen[w]))
 
 
-def point_from_text(text: str, point_id: str) -> KeyPoint | None:
-    """A key point stating `text`, with keyword groups its own text satisfies (none negated)."""
-    words = content_words(text)[:KEYWORDS_PER_POINT]
+def point_from_text(text: str, point_id: str, *, question: str = "") -> KeyPoint | None:
+    """A key point stating `text`, with keyword groups its own text satisfies (none negated),
+    preferring words that `question` does not use."""
+    words = content_words(text)
     if not words:
         return None
+    asked = {stem(w.lower()) for w in _WORD.findall(question)}
+    words = ([w for w in words if stem(w) not in asked] or words)[:KEYWORDS_PER_POINT]
     point = KeyPoint(
         id=point_id,
         text=text if len(text) >= 10 else f"{text} (key point)",
@@ -59,7 +63,7 @@ def point_from_text(text: str, point_id: str) -> KeyPoint | None:
     return point.model_copy(update={"keywords": kept or [[words[0]]]})
 
 
-def derive_key_points(reference: str, *, max_points: int = 9) -> list[KeyPoint]:
+def derive_key_points(reference: str, *, question: str = "", max_points: int = 9) -> list[KeyPoint]:
     """Key points from a reference answer, each carried by its own sentence or clause."""
     texts: list[str] = []
     for sentence in split_sentences(reference):
@@ -69,7 +73,7 @@ def derive_key_points(reference: str, *, max_points: int = 9) -> list[KeyPoint]:
     for text in texts:
         if len(points) == max_points:
             break
-        point = point_from_text(text, f"p{len(points) + 1}")
+        point = point_from_text(text, f"p{len(points) + 1}", question=question)
         if point is not None:
             points.append(point)
     return points

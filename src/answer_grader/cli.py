@@ -863,7 +863,7 @@ def new(
             "use lower-case words joined by hyphens, e.g. my-question", param_hint="QUESTION_ID"
         )
     reference = read_input(reference_file, max_bytes=MAX_ANSWER_BYTES, error=AnswerError)
-    points = derive_key_points(reference)
+    points = derive_key_points(reference, question=question_text)
     if len(points) < 5:
         from .errors import Problem
 

@@ -2,10 +2,13 @@
 
 Each JSON line: question, reference_answer, student_answer, score, max_score; optionally id,
 question_id, label ("correct" is the positive class of the 2-way task), rubric (key points as
-strings or bank-style objects), and corpus (reported separately). Without a rubric, key points are
-derived from the reference answer (`bootstrap.derive_key_points`, as `grader new` does).
+strings or bank-style objects), corpus (reported separately) and reference_answers (other
+acceptable answers, as strings or objects with a "text"). Without a rubric, key points are
+derived from the reference answer (`bootstrap.derive_key_points`, as `grader new` does); with
+alternatives, the answer is graded against each and keeps its best score, as a human grader
+accepts any of them.
 Beside the grader, the same metrics are computed for the unigram-overlap floor: the share of the
-reference's words that the student's answer contains.
+reference's words that the student's answer contains (the best over the same references).
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ class EvalRow:
     label: str | None = None
     rubric: tuple[Any, ...] | None = None
     corpus: str | None = None
+    alternatives: tuple[str, ...] = ()  # other acceptable reference answers
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        return (self.reference, *(a for a in self.alternatives if a != self.reference))
 
     @property
     def human(self) -> float:
@@ -71,6 +79,14 @@ def load_rows(path: Path) -> list[EvalRow]:
         if max_score <= 0 or not 0 <= score <= max_score:
             raise EvalDataError(f"{path}:{n}: need 0 <= score <= max_score and max_score > 0")
         rubric = data.get("rubric")
+        alternatives = data.get("reference_answers") or []
+        if not isinstance(alternatives, list) or not all(
+            isinstance(a, str) or (isinstance(a, dict) and isinstance(a.get("text"), str))
+            for a in alternatives
+        ):
+            raise EvalDataError(
+                f"{path}:{n}: reference_answers must be a list of strings or objects with a text"
+            )
         rows.append(
             EvalRow(
                 line=n,
@@ -84,6 +100,7 @@ def load_rows(path: Path) -> list[EvalRow]:
                 label=data.get("label"),
                 rubric=tuple(rubric) if rubric else None,
                 corpus=data.get("corpus"),
+                alternatives=tuple(a if isinstance(a, str) else a["text"] for a in alternatives),
             )
         )
     if not rows:
@@ -91,22 +108,24 @@ def load_rows(path: Path) -> list[EvalRow]:
     return rows
 
 
-def question_for(row: EvalRow) -> Question:
-    """The row's question as the grader sees it, with given or derived key points. Data sets have
-    any number of points, so the bank's 5-9 rule is not applied (model_construct)."""
+def question_for(row: EvalRow, reference: str | None = None) -> Question:
+    """The row's question as the grader sees it, with given or derived key points (derived from
+    `reference`, by default the row's reference answer). Data sets have any number of points, so
+    the bank's 5-9 rule is not applied (model_construct)."""
     from .bootstrap import derive_key_points, point_from_text
 
+    reference = reference if reference is not None else row.reference
     points: list[KeyPoint] = []
     if row.rubric:
         for i, item in enumerate(row.rubric, 1):
             if isinstance(item, str):
-                point = point_from_text(item, f"p{i}")
+                point = point_from_text(item, f"p{i}", question=row.question)
                 if point is not None:
                     points.append(point)
             else:
                 points.append(KeyPoint.model_validate(item))
     if not points:
-        points = derive_key_points(row.reference)
+        points = derive_key_points(reference, question=row.question)
     if not points:
         raise EvalDataError(f"line {row.line}: no key point could be derived from the reference")
     rubric = Rubric.model_construct(
@@ -118,7 +137,7 @@ def question_for(row: EvalRow) -> Question:
         key_points=points,
         misconceptions=[],
     )
-    return Question(rubric=rubric, reference_answer=row.reference, rubric_path="", reference_path="")
+    return Question(rubric=rubric, reference_answer=reference, rubric_path="", reference_path="")
 
 
 def overlap(student: str, reference: str) -> float:
@@ -126,6 +145,11 @@ def overlap(student: str, reference: str) -> float:
     words = re.compile(r"[a-z0-9]+")
     ref = set(words.findall(reference.lower()))
     return len(ref & set(words.findall(student.lower()))) / len(ref) if ref else 0.0
+
+
+def floor(row: EvalRow) -> float:
+    """The floor's score of a row: its best overlap with any of the row's references."""
+    return max(overlap(row.student, r) for r in row.references)
 
 
 def predict(rows: Sequence[EvalRow], progress: Callable[[], None] | None = None) -> list[float]:
@@ -139,20 +163,29 @@ def predict(rows: Sequence[EvalRow], progress: Callable[[], None] | None = None)
     settings = resolve_settings(backend="offline", env={})
     embedder = default_embedder()
     questions: dict[tuple[str, str, tuple[Any, ...] | None], Question] = {}
-    for row in rows:
-        key = (row.question_id, row.reference, row.rubric)
-        if key not in questions:
-            questions[key] = question_for(row)
+
+    def versions(row: EvalRow) -> list[Question]:
+        # A given rubric is the row's one standard; otherwise each reference is one.
+        out = []
+        for reference in row.references if row.rubric is None else (row.reference,):
+            key = (row.question_id, reference, row.rubric)
+            if key not in questions:
+                questions[key] = question_for(row, reference)
+            out.append(questions[key])
+        return out
+
+    per_row = [versions(row) for row in rows]
     warm_profiles(list(questions.values()), embedder)
     warm_embeddings([r.student for r in rows if r.student.strip()], embedder)
     out = []
-    for row in rows:
-        q = questions[(row.question_id, row.reference, row.rubric)]
-        try:
-            score = grade(q, row.student, settings, embedder=embedder).score / 100
-        except GraderError:  # an empty student answer earns nothing
-            score = 0.0
-        out.append(score)
+    for row, qs in zip(rows, per_row, strict=True):
+        best = 0.0
+        for q in qs:
+            try:
+                best = max(best, grade(q, row.student, settings, embedder=embedder).score / 100)
+            except GraderError:  # an empty student answer earns nothing
+                break
+        out.append(best)
         if progress is not None:
             progress()
     return out
@@ -191,13 +224,13 @@ def metrics_for(rows: Sequence[EvalRow], predicted: Sequence[float]) -> Metrics:
 
 def evaluate(rows: Sequence[EvalRow], predicted: Sequence[float]) -> dict[str, Any]:
     """Metrics overall, per corpus and per question, for the grader and the overlap floor."""
-    floor = [overlap(r.student, r.reference) for r in rows]
+    floors = [floor(r) for r in rows]
 
     def both(idx: list[int]) -> dict[str, Any]:
         sub = [rows[i] for i in idx]
         return {
             "grader": metrics_for(sub, [predicted[i] for i in idx]).__dict__,
-            "unigram_overlap": metrics_for(sub, [floor[i] for i in idx]).__dict__,
+            "unigram_overlap": metrics_for(sub, [floors[i] for i in idx]).__dict__,
         }
 
     everything = list(range(len(rows)))
@@ -218,7 +251,7 @@ def evaluate(rows: Sequence[EvalRow], predicted: Sequence[float]) -> dict[str, A
         "per_question": per_question,
         "predictions": [
             {"id": r.id, "human": r.human, "grader": p, "unigram_overlap": f}
-            for r, p, f in zip(rows, predicted, floor, strict=True)
+            for r, p, f in zip(rows, predicted, floors, strict=True)
         ],
     }
 

@@ -56,6 +56,32 @@ def is_list_like(text: str) -> bool:
 
 
 MIN_UNIT_WORDS = 4  # shorter units ("Softmax.", "Q, K, V") cannot state a point on their own
+MIN_ANSWER_WORDS = 8  # below this an answer to an interview question says nothing gradable
+
+
+def min_answer_words(question: Question) -> int:
+    """The fewest words an answer needs before it is graded: MIN_ANSWER_WORDS for an interview
+    question, fewer when the reference itself is one short sentence (a quarter of its words, at
+    least 1), because "It has a seed." can be a full answer to a short question."""
+    reference_words = len(_WORD.findall(question.reference_answer))
+    return max(1, min(MIN_ANSWER_WORDS, -(-reference_words // 4)))
+
+
+def min_unit_words(question: Question) -> int:
+    """The fewest words a sentence needs to be evidence, by the same rule."""
+    return min(MIN_UNIT_WORDS, min_answer_words(question))
+
+
+# Negations are content here: "are not connected" and "are connected" are different answers.
+NEGATIONS = frozenset("not no never without nothing none cannot".split())  # noqa: SIM905
+
+
+def content_stems(text: str) -> frozenset[str]:
+    """Stems of the words that carry content (function words dropped, negations kept)."""
+    from .keywords import stem
+
+    words = _WORD.findall(text.lower().replace("n't", " not"))
+    return frozenset(stem(w) for w in words if w not in FUNCTION_WORDS or w in NEGATIONS)
 
 
 @dataclass(frozen=True)
@@ -66,6 +92,11 @@ class PointProfile:
     anchors: tuple[str, ...]  # the point's text, and the reference sentence that carries it
     expected: str | None  # that reference sentence, shown to users as what was expected
     baseline: float  # the best similarity the question or a distractor reaches against the anchors
+    # Per anchor, its content stems that the question does not give away (all of them if the
+    # question gives every one away): what an answer must say in its own words to match it.
+    lexical: tuple[frozenset[str], ...] = ()
+    # Per keyword group, whether the question itself carries it (then it proves nothing).
+    given: tuple[bool, ...] = ()
 
     def keyword_baseline(self, embedder: Embedder) -> float:
         """What a bare list of the point's own keywords reaches against the anchors. Needed only
@@ -116,18 +147,31 @@ def warm_profiles(questions: Sequence[Question], embedder: Embedder) -> None:
 
 def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfile, ...]:
     anchors_by_point = _anchors(question)
+    from .keywords import compile_term, find_term
+
     distractors = [*DISTRACTORS, question.text]
     # One call for everything this question needs: far faster than a call per point.
     embedder.embed(_texts_to_embed(question))
     distractor_vectors = embedder.embed(distractors)
+    asked = content_stems(question.text)
+    question_sentences = analyse_all(split_sentences(question.text))
     out = []
     for point, anchors, expected in anchors_by_point:
         anchor_vectors = embedder.embed(list(anchors))
         baseline = float((anchor_vectors @ distractor_vectors.T).max())
-        out.append(PointProfile(point, anchors, expected, baseline))
+        lexical = tuple((content_stems(a) - asked) or content_stems(a) for a in anchors)
+        given = tuple(
+            any(find_term(compile_term(t), s) for t in group for s in question_sentences)
+            for group in point.keywords
+        )
+        out.append(PointProfile(point, anchors, expected, baseline, lexical, given))
     return tuple(out)
 
 
+# A sentence must be this far above its point's baseline (calibrated similarity) to be tied to the
+# point by meaning: fixed just above 0 by design, since a sentence no closer to a point than the
+# question itself or filler text is not about that point.
+TIE = 0.02
 TERSE_SHARE = 0.3  # below this share of function words a unit reads as notes, not prose
 
 
@@ -136,9 +180,9 @@ def function_share(text: str) -> float:
     return sum(w in FUNCTION_WORDS for w in words) / len(words) if words else 0.0
 
 
-def usable(unit: Sentence) -> bool:
+def usable(unit: Sentence, min_words: int = MIN_UNIT_WORDS) -> bool:
     """Whether a unit can be evidence at all: long enough, and a statement, not a list of terms."""
-    return len(_WORD.findall(unit.text)) >= MIN_UNIT_WORDS and not is_list_like(unit.text)
+    return len(_WORD.findall(unit.text)) >= min_words and not is_list_like(unit.text)
 
 
 @dataclass(frozen=True)
@@ -146,12 +190,25 @@ class UnitFeatures:
     """For one point, per answer unit (aligned with the units; zeros for unusable ones): the raw
     cosine similarity to the nearest anchor, that similarity calibrated against the point's baseline
     (0 = no closer than the question or filler text; for terse notes, no closer than a bare list of
-    the point's keywords), and the share of keyword groups matched."""
+    the point's keywords), the share of keyword groups matched, the share of an anchor's own
+    content words (those the question does not give away) the unit repeats, and whether it matches
+    a keyword group the question does not carry."""
 
     raw: tuple[float, ...]
     calibrated: tuple[float, ...]
     keyword_share: tuple[float, ...]
     usable: tuple[bool, ...]
+    lexical: tuple[float, ...]
+    novel: tuple[bool, ...]
+
+    @property
+    def tied(self) -> tuple[bool, ...]:
+        """Units tied to the point: closer to it by meaning than the question or filler text, or
+        carrying one of its keyword groups that the question does not already give away."""
+        return tuple(
+            ok and (c > TIE or n)
+            for c, n, ok in zip(self.calibrated, self.novel, self.usable, strict=True)
+        )
 
 
 def unit_features(
@@ -160,7 +217,8 @@ def unit_features(
     """Features of every unit for every key point; the expensive step, done once per answer."""
     from .keywords import compile_term, find_term
 
-    ok = [usable(u) for u in units]
+    min_words = min_unit_words(question)
+    ok = [usable(u, min_words) for u in units]
     idx = [i for i, flag in enumerate(ok) if flag]
     vectors = embedder.embed([units[i].text for i in idx]) if idx else None
     analysed = analyse_all([units[i] for i in idx])
@@ -169,6 +227,8 @@ def unit_features(
         raw = [0.0] * len(units)
         cal = [0.0] * len(units)
         share = [0.0] * len(units)
+        lexical = [0.0] * len(units)
+        novel = [False] * len(units)
         if vectors is not None:
             sims = (embedder.embed(list(prof.anchors)) @ vectors.T).max(axis=0)
             groups = [[compile_term(t) for t in g] for g in prof.point.keywords]
@@ -178,21 +238,28 @@ def unit_features(
                     base = max(base, prof.keyword_baseline(embedder))
                 raw[i] = float(sims[j])
                 cal[i] = (raw[i] - base) / max(1e-6, 1.0 - base)
-                matched = sum(any(find_term(t, analysed[j]) for t in g) for g in groups)
-                share[i] = matched / len(groups)
-        out.append((prof, UnitFeatures(tuple(raw), tuple(cal), tuple(share), tuple(ok))))
+                matched = [any(find_term(t, analysed[j]) for t in g) for g in groups]
+                share[i] = sum(matched) / len(groups)
+                novel[i] = any(m and not g for m, g in zip(matched, prof.given, strict=True))
+                said = content_stems(units[i].text)
+                lexical[i] = max((len(a & said) / len(a) for a in prof.lexical if a), default=0.0)
+        features = UnitFeatures(
+            tuple(raw), tuple(cal), tuple(share), tuple(ok), tuple(lexical), tuple(novel)
+        )
+        out.append((prof, features))
     return out
 
 
-def unit_scores(features: UnitFeatures, alpha: float, tie: float) -> list[float]:
-    """Evidence score of each unit for a point: alpha x similarity + (1 - alpha) x the share of
-    keyword groups found, for units tied to the point by meaning (calibrated similarity > tie);
-    0 for the rest. A unit no closer to the point than the question itself or filler text earns
-    nothing, and neither do keywords in a sentence about something else."""
+def unit_scores(features: UnitFeatures, alpha: float, beta: float) -> list[float]:
+    """Evidence score of each unit for a point: alpha x similarity + beta x the share of the
+    anchor's own words repeated + the rest x the share of keyword groups found, for units tied to
+    the point (see UnitFeatures.tied); 0 for the rest. A unit no closer to the point than the
+    question itself or filler text, and without a keyword the question does not give away, earns
+    nothing."""
     return [
-        (alpha * r + (1 - alpha) * k) if ok and c > tie else 0.0
-        for r, c, k, ok in zip(
-            features.raw, features.calibrated, features.keyword_share, features.usable, strict=True
+        (alpha * r + beta * lex + (1 - alpha - beta) * k) if tied else 0.0
+        for r, lex, k, tied in zip(
+            features.raw, features.lexical, features.keyword_share, features.tied, strict=True
         )
     ]
 
@@ -216,14 +283,14 @@ def point_signals(
     units: Sequence[Sentence],
     embedder: Embedder,
     alpha: float,
-    tie: float,
+    beta: float,
 ) -> list[PointSignal]:
     """Signals for every key point of `question` in the answer `units`."""
     analysed: list[AnalysedSentence] = analyse_all(units)
     out = []
     for prof, feats in unit_features(question, units, embedder):
-        scores = unit_scores(feats, alpha, tie)
-        tied = tuple(ok and c > tie for c, ok in zip(feats.calibrated, feats.usable, strict=True))
+        scores = unit_scores(feats, alpha, beta)
+        tied = feats.tied
         best = max(range(len(units)), key=lambda i: scores[i], default=None)
         has_best = best is not None and feats.usable[best]
         unit = units[best] if has_best else None
