@@ -740,7 +740,8 @@ def eval_(
 
     Pearson, Spearman and RMSE on scores scaled to each row's max_score; quadratic-weighted kappa
     on fifths; for labelled rows, accuracy and macro-F1 with the threshold chosen on the other half
-    of the questions; all beside the unigram-overlap floor."""
+    of the questions; all beside the unigram-overlap floor. A row with reference_answers is graded
+    against each of them and keeps its best score."""
     from .evaluation import evaluate, load_rows, predict, sample
 
     _check_output(plot)

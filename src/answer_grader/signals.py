@@ -222,6 +222,7 @@ def unit_features(
     idx = [i for i, flag in enumerate(ok) if flag]
     vectors = embedder.embed([units[i].text for i in idx]) if idx else None
     analysed = analyse_all([units[i] for i in idx])
+    said = [content_stems(units[i].text) for i in idx]
     out = []
     for prof in profiles(question, embedder):
         raw = [0.0] * len(units)
@@ -241,8 +242,7 @@ def unit_features(
                 matched = [any(find_term(t, analysed[j]) for t in g) for g in groups]
                 share[i] = sum(matched) / len(groups)
                 novel[i] = any(m and not g for m, g in zip(matched, prof.given, strict=True))
-                said = content_stems(units[i].text)
-                lexical[i] = max((len(a & said) / len(a) for a in prof.lexical if a), default=0.0)
+                lexical[i] = max((len(a & said[j]) / len(a) for a in prof.lexical if a), default=0.0)
         features = UnitFeatures(
             tuple(raw), tuple(cal), tuple(share), tuple(ok), tuple(lexical), tuple(novel)
         )
