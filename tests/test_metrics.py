@@ -93,3 +93,27 @@ def test_grader_eval_bad_data(tmp_path):
     result = run("eval", str(bad))
     assert result.exit_code == 1
     assert "bad.jsonl:1: missing reference_answer, student_answer, score, max_score" in result.stderr
+
+
+def test_calibration_script_fits_and_reports_on_a_small_file():
+    """`benchmarks/calibrate_offline.py` (how grading.py's constants are refit) runs end to end on
+    our own six-row file: held-out figures beside the floor, constants that pass the bank checks."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    data = root / "tests" / "data" / "eval_small.jsonl"
+    result = subprocess.run(
+        [sys.executable, "benchmarks/calibrate_offline.py", "--semeval", str(data), "--folds", "2"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "6 SemEval answers" in out
+    assert "offline grader" in out and "unigram-overlap floor" in out
+    assert "chosen on all questions: ALPHA = " in out
+    assert "'ok': True" in out and "reference_min': 100.0" in out
