@@ -43,7 +43,13 @@ from answer_grader.semantic import default_embedder
 from answer_grader.signals import min_answer_words, unit_features, unit_scores, warm_profiles
 from answer_grader.text import split_sentences, word_count
 
-WEIGHTS = [(a, b) for a in (0.3, 0.4, 0.5, 0.6, 0.7) for b in (0.0, 0.2, 0.3, 0.4, 0.5) if a + b <= 1]
+WEIGHTS = [
+    (a, b, g)
+    for a in (0.3, 0.4, 0.5, 0.6, 0.7)
+    for b in (0.0, 0.2, 0.3, 0.4, 0.5)
+    for g in (0.0, 0.1, 0.2, 0.3)
+    if a + b <= 1
+]
 STEP = 0.025
 LEVEL = {"missed": 0, "partial": 1, "covered": 2}
 SEMEVAL = Path(__file__).resolve().parents[1].parent / "shared/datasets/semeval2013-train.jsonl"
@@ -51,12 +57,12 @@ SEMEVAL = Path(__file__).resolve().parents[1].parent / "shared/datasets/semeval2
 
 @dataclass
 class Graded:
-    """Per-point evidence of many (question, answer) pairs for every weight pair in WEIGHTS."""
+    """Per-point evidence of many (question, answer) pairs for every weight triple in WEIGHTS."""
 
     point_answer: list[int] = field(default_factory=list)  # which answer each point belongs to
     weight: list[float] = field(default_factory=list)
     critical: list[bool] = field(default_factory=list)
-    evidence: dict[tuple[float, float], list[float]] = field(
+    evidence: dict[tuple[float, float, float], list[float]] = field(
         default_factory=lambda: {w: [] for w in WEIGHTS}
     )
     too_short: list[bool] = field(default_factory=list)  # per answer
@@ -68,8 +74,8 @@ class Graded:
             self.point_answer.append(a)
             self.weight.append(prof.point.weight)
             self.critical.append(prof.point.critical)
-            for ab in WEIGHTS:
-                self.evidence[ab].append(max(unit_scores(feats, *ab), default=0.0))
+            for abg in WEIGHTS:
+                self.evidence[abg].append(max(unit_scores(feats, *abg), default=0.0))
 
     def freeze(self) -> None:
         self.arrays = {
@@ -80,11 +86,11 @@ class Graded:
         }
         self.ev = {ab: np.array(v) for ab, v in self.evidence.items()}
 
-    def levels(self, ab: tuple[float, float], partial: float, covered: float) -> np.ndarray:
+    def levels(self, ab: tuple[float, float, float], partial: float, covered: float) -> np.ndarray:
         e = self.ev[ab]
         return np.where(e >= covered, 2, np.where(e >= partial, 1, 0))
 
-    def scores(self, ab: tuple[float, float], partial: float, covered: float) -> np.ndarray:
+    def scores(self, ab: tuple[float, float, float], partial: float, covered: float) -> np.ndarray:
         """Each answer's score 0..1, as grading.score_points computes it (critical cap included)."""
         arr, lv = self.arrays, self.levels(ab, partial, covered)
         n = len(arr["short"])
@@ -234,7 +240,7 @@ def main() -> None:
     for k in range(args.folds):
         best = max(configs, key=lambda cfg: objective(predictions[cfg], fold != k))
         held[fold == k] = predictions[best][fold == k]
-        print(f"fold {k + 1}: ALPHA, BETA = {best[0]}, PARTIAL = {best[1]}, COVERED = {best[2]}")
+        print(f"fold {k + 1}: ALPHA, BETA, GAMMA = {best[0]}, PARTIAL = {best[1]}, COVERED = {best[2]}")
 
     from answer_grader.evaluation import floor, load_rows
 
@@ -247,9 +253,9 @@ def main() -> None:
         print(f"  {c:12s} offline grader {g:.3f}   unigram-overlap floor {f:.3f}")
 
     best = max(configs, key=lambda cfg: objective(predictions[cfg], np.ones(n, bool)))
-    (alpha, beta), partial, covered = best
+    (alpha, beta, gamma), partial, covered = best
     print(
-        f"\nchosen on all questions: ALPHA = {alpha}, BETA = {beta}, "
+        f"\nchosen on all questions: ALPHA = {alpha}, BETA = {beta}, GAMMA = {gamma}, "
         f"PARTIAL = {partial}, COVERED = {covered}"
     )
     print(f"  bank: {bank_ok(bank, kinds, *best)}")

@@ -131,3 +131,16 @@ def test_eval_rejects_malformed_alternatives(tmp_path):
 def test_eval_reads_alternatives_as_strings_or_objects(tmp_path, alternatives):
     path = write(tmp_path, [base("x", "correct", reference_answers=alternatives)])
     assert load_rows(path)[0].alternatives == ("one", "two")
+
+
+def test_a_clash_of_polarity_costs_credit():
+    """'are connected' against a reference saying 'are not connected': the same words, the
+    opposite claim. Without the polarity term both would score alike."""
+    from answer_grader.grading import grade
+
+    question = "Explain why you got a voltage reading of 1.5 for terminal 1 and the positive terminal."
+    q = question_for(row("", "Terminal 1 and the positive terminal are not connected.", question))
+    agrees = grade(q, "Terminal 1 is not connected to the positive terminal.", OFFLINE)
+    opposite = grade(q, "Terminal 1 is connected to the positive terminal.", OFFLINE)
+    assert agrees.points[0].semantic - opposite.points[0].semantic >= 0.15
+    assert agrees.score > opposite.score

@@ -76,6 +76,11 @@ def min_unit_words(question: Question) -> int:
 NEGATIONS = frozenset("not no never without nothing none cannot".split())  # noqa: SIM905
 
 
+def negated(text: str) -> bool:
+    """Whether a text contains a negation ("not", "no", "never", "without", "n't", ...)."""
+    return any(w in NEGATIONS for w in _WORD.findall(text.lower().replace("n't", " not")))
+
+
 def content_stems(text: str) -> frozenset[str]:
     """Stems of the words that carry content (function words dropped, negations kept)."""
     from .keywords import stem
@@ -191,8 +196,9 @@ class UnitFeatures:
     cosine similarity to the nearest anchor, that similarity calibrated against the point's baseline
     (0 = no closer than the question or filler text; for terse notes, no closer than a bare list of
     the point's keywords), the share of keyword groups matched, the share of an anchor's own
-    content words (those the question does not give away) the unit repeats, and whether it matches
-    a keyword group the question does not carry."""
+    content words (those the question does not give away) the unit repeats, whether it matches
+    a keyword group the question does not carry, and whether its polarity clashes with the
+    point's (negated where the point is not, or the reverse)."""
 
     raw: tuple[float, ...]
     calibrated: tuple[float, ...]
@@ -200,6 +206,7 @@ class UnitFeatures:
     usable: tuple[bool, ...]
     lexical: tuple[float, ...]
     novel: tuple[bool, ...]
+    clash: tuple[bool, ...]  # the unit is negated where every anchor is not, or the reverse
 
     @property
     def tied(self) -> tuple[bool, ...]:
@@ -223,6 +230,7 @@ def unit_features(
     vectors = embedder.embed([units[i].text for i in idx]) if idx else None
     analysed = analyse_all([units[i] for i in idx])
     said = [content_stems(units[i].text) for i in idx]
+    unit_negated = [negated(units[i].text) for i in idx]
     out = []
     for prof in profiles(question, embedder):
         raw = [0.0] * len(units)
@@ -230,6 +238,8 @@ def unit_features(
         share = [0.0] * len(units)
         lexical = [0.0] * len(units)
         novel = [False] * len(units)
+        clash = [False] * len(units)
+        polarities = {negated(a) for a in prof.anchors}
         if vectors is not None:
             sims = (embedder.embed(list(prof.anchors)) @ vectors.T).max(axis=0)
             groups = [[compile_term(t) for t in g] for g in prof.point.keywords]
@@ -243,23 +253,36 @@ def unit_features(
                 share[i] = sum(matched) / len(groups)
                 novel[i] = any(m and not g for m, g in zip(matched, prof.given, strict=True))
                 lexical[i] = max((len(a & said[j]) / len(a) for a in prof.lexical if a), default=0.0)
+                clash[i] = unit_negated[j] not in polarities
         features = UnitFeatures(
-            tuple(raw), tuple(cal), tuple(share), tuple(ok), tuple(lexical), tuple(novel)
+            tuple(raw),
+            tuple(cal),
+            tuple(share),
+            tuple(ok),
+            tuple(lexical),
+            tuple(novel),
+            tuple(clash),
         )
         out.append((prof, features))
     return out
 
 
-def unit_scores(features: UnitFeatures, alpha: float, beta: float) -> list[float]:
+def unit_scores(features: UnitFeatures, alpha: float, beta: float, gamma: float = 0.0) -> list[float]:
     """Evidence score of each unit for a point: alpha x similarity + beta x the share of the
-    anchor's own words repeated + the rest x the share of keyword groups found, for units tied to
-    the point (see UnitFeatures.tied); 0 for the rest. A unit no closer to the point than the
-    question itself or filler text, and without a keyword the question does not give away, earns
-    nothing."""
+    anchor's own words repeated + the rest x the share of keyword groups found, less gamma if its
+    polarity clashes with the point's, for units tied to the point (see UnitFeatures.tied); 0 for
+    the rest. A unit no closer to the point than the question itself or filler text, and without a
+    keyword the question does not give away, earns nothing. The polarity term is the offline
+    grader's only hold on "X is not Y" against "X is Y": embeddings barely separate the two."""
     return [
-        (alpha * r + beta * lex + (1 - alpha - beta) * k) if tied else 0.0
-        for r, lex, k, tied in zip(
-            features.raw, features.lexical, features.keyword_share, features.tied, strict=True
+        max(0.0, alpha * r + beta * lex + (1 - alpha - beta) * k - gamma * c) if tied else 0.0
+        for r, lex, k, c, tied in zip(
+            features.raw,
+            features.lexical,
+            features.keyword_share,
+            features.clash,
+            features.tied,
+            strict=True,
         )
     ]
 
@@ -284,12 +307,13 @@ def point_signals(
     embedder: Embedder,
     alpha: float,
     beta: float,
+    gamma: float = 0.0,
 ) -> list[PointSignal]:
     """Signals for every key point of `question` in the answer `units`."""
     analysed: list[AnalysedSentence] = analyse_all(units)
     out = []
     for prof, feats in unit_features(question, units, embedder):
-        scores = unit_scores(feats, alpha, beta)
+        scores = unit_scores(feats, alpha, beta, gamma)
         tied = feats.tied
         best = max(range(len(units)), key=lambda i: scores[i], default=None)
         has_best = best is not None and feats.usable[best]
