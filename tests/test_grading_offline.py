@@ -8,6 +8,7 @@ import pytest
 
 from answer_grader.config import resolve_settings
 from answer_grader.errors import AnswerError
+from answer_grader.gaming import keyword_lines, keyword_list, keyword_prose
 from answer_grader.grading import MAX_ANSWER_CHARS, grade
 from answer_grader.text import split_sentences
 
@@ -18,25 +19,6 @@ RECIPE = (
     "until a skewer comes out clean. Let it cool before slicing."
 )
 LABELLED = Path(__file__).parent / "data" / "labelled"
-
-
-def keyword_list(question) -> str:
-    """Every keyword of the rubric, as a stuffer would paste them."""
-    terms = [
-        t if isinstance(t, str) else t.regex
-        for p in question.key_points
-        for g in p.keywords
-        for t in g[:2]
-    ]
-    return ", ".join(terms)
-
-
-def keyword_lines(question) -> str:
-    """One line of keywords per point: the stuffer's other format."""
-    return "\n".join(
-        "- " + " ".join(g[0] if isinstance(g[0], str) else g[0].regex for g in p.keywords)
-        for p in question.key_points
-    )
 
 
 @pytest.mark.parametrize("number", range(1, 24))
@@ -54,6 +36,14 @@ def test_gaming_scores_low(bank, number):
     assert grade(q, keyword_list(q), OFFLINE).score <= 30
     assert grade(q, keyword_lines(q), OFFLINE).score <= 30
     assert grade(q, q.text, OFFLINE).score <= 20
+    assert grade(q, keyword_prose(q), OFFLINE).score <= 40
+
+
+def test_keyword_prose_scores_low_on_average(bank):
+    """The rubric's terms strung into filler sentences: no list for the list detector to catch, so
+    it is the calibration's bank check (mean <= 20) that keeps it low."""
+    scores = [grade(q, keyword_prose(q), OFFLINE).score for q in bank.questions]
+    assert sum(scores) / len(scores) <= 20, scores
 
 
 def test_off_topic_and_keyword_only_are_flagged(bank):

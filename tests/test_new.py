@@ -35,6 +35,10 @@ def test_new_question_passes_check(tmp_path):
     assert len(data["key_points"]) == 5
     assert data["key_points"][0]["text"].startswith("Dropout randomly zeroes")
     assert all(p["keywords"] for p in data["key_points"])
+    # "dropout" is the question's own word: an answer repeating the question proves nothing.
+    assert not any("dropout" in group for p in data["key_points"][:4] for group in p["keywords"]), data[
+        "key_points"
+    ]
     check = run("check", "--bank", str(bank))
     assert check.exit_code == 0, check.stderr
     assert "1  dropout  5" in run("list", "--bank", str(bank)).stdout

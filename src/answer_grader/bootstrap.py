@@ -19,7 +19,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
 _CLAUSE = re.compile(r";\s+|,\s+(?=(?:and|but|while|whereas|because|so|which)\b)|\s+-\s+")
 CLAUSE_MIN_WORDS = 5
 LONG_SENTENCE_WORDS = 24
-KEYWORDS_PER_POINT = 6  # the most a key point takes (models.KeyPoint)
+KEYWORDS_PER_POINT = 3  # two or three groups make a good point (docs/writing-rubrics.md)
 # Words too general to say anything about a point, beyond the function words.
 GENERIC = frozenset(
     """also use used uses using make makes made thing things way ways like just very much many
@@ -60,7 +60,13 @@ def point_from_text(text: str, point_id: str, *, question: str = "") -> KeyPoint
     )
     ev = check_point(point, analyse_all(split_sentences(text)))
     kept = [[w] for w in words if (w,) not in ev.missing]
-    return point.model_copy(update={"keywords": kept or [[words[0]]]})
+    if not kept:
+        # Every word is negated in the text ("are not connected"): the negation is the point, so
+        # the keyword is the negated phrase, which the keyword check matches as written.
+        first = words[0]
+        phrase = f"not {first}"
+        kept = [[phrase]] if phrase in text.lower() else [[first]]
+    return point.model_copy(update={"keywords": kept})
 
 
 def derive_key_points(reference: str, *, question: str = "", max_points: int = 9) -> list[KeyPoint]:

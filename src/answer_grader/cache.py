@@ -26,12 +26,14 @@ CREATE TABLE IF NOT EXISTS grades (
 
 
 def grader_version(settings: Settings) -> str:
+    from .grading import OFFLINE_VERSION
+
     if settings.backend == "llm":
         from .judge import JUDGE_PROMPT_VERSION
 
-        return f"llm|{settings.model}|{settings.base_url or 'openai'}|{JUDGE_PROMPT_VERSION}"
-    from .grading import OFFLINE_VERSION
-
+        # The judge's verdicts are cross-checked by the offline signals, so their version counts too.
+        where = settings.base_url or "openai"
+        return f"llm|{settings.model}|{where}|{JUDGE_PROMPT_VERSION}|{OFFLINE_VERSION}"
     return f"offline|{OFFLINE_VERSION}"
 
 

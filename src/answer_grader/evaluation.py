@@ -127,7 +127,7 @@ def question_for(row: EvalRow, reference: str | None = None) -> Question:
     if not points:
         points = derive_key_points(reference, question=row.question)
     if not points:
-        raise EvalDataError(f"line {row.line}: no key point could be derived from the reference")
+        raise EvalDataError(f"line {row.line}: no key point could be derived from the reference answer")
     rubric = Rubric.model_construct(
         id=re.sub(r"[^a-z0-9]+", "-", row.question_id.lower()).strip("-") or "q",
         number=1,
@@ -170,7 +170,12 @@ def predict(rows: Sequence[EvalRow], progress: Callable[[], None] | None = None)
         for reference in row.references if row.rubric is None else (row.reference,):
             key = (row.question_id, reference, row.rubric)
             if key not in questions:
-                questions[key] = question_for(row, reference)
+                try:
+                    questions[key] = question_for(row, reference)
+                except EvalDataError:
+                    if reference == row.reference:
+                        raise
+                    continue  # an alternative too thin to grade against ("", "It is.")
             out.append(questions[key])
         return out
 

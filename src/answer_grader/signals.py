@@ -63,6 +63,8 @@ def min_answer_words(question: Question) -> int:
     """The fewest words an answer needs before it is graded: MIN_ANSWER_WORDS for an interview
     question, fewer when the reference itself is one short sentence (a quarter of its words, at
     least 1), because "It has a seed." can be a full answer to a short question."""
+    if len(split_sentences(question.reference_answer)) > 1:
+        return MIN_ANSWER_WORDS
     reference_words = len(_WORD.findall(question.reference_answer))
     return max(1, min(MIN_ANSWER_WORDS, -(-reference_words // 4)))
 
@@ -72,6 +74,7 @@ def min_unit_words(question: Question) -> int:
     return min(MIN_UNIT_WORDS, min_answer_words(question))
 
 
+LEXICAL_MIN_WORDS = 4  # an anchor needs this many content words to measure repeated wording against
 # Negations are content here: "are not connected" and "are connected" are different answers.
 NEGATIONS = frozenset("not no never without nothing none cannot".split())  # noqa: SIM905
 
@@ -164,7 +167,10 @@ def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfil
     for point, anchors, expected in anchors_by_point:
         anchor_vectors = embedder.embed(list(anchors))
         baseline = float((anchor_vectors @ distractor_vectors.T).max())
-        lexical = tuple((content_stems(a) - asked) or content_stems(a) for a in anchors)
+        # A heading such as "Queries, keys and values." carries a point for the keyword check, but
+        # is too thin to measure repeated wording against: any mention of its words would match.
+        full = [a for a in anchors if len(content_stems(a)) >= LEXICAL_MIN_WORDS] or [point.text]
+        lexical = tuple((content_stems(a) - asked) or content_stems(a) for a in full)
         given = tuple(
             any(find_term(compile_term(t), s) for t in group for s in question_sentences)
             for group in point.keywords
@@ -186,8 +192,13 @@ def function_share(text: str) -> float:
 
 
 def usable(unit: Sentence, min_words: int = MIN_UNIT_WORDS) -> bool:
-    """Whether a unit can be evidence at all: long enough, and a statement, not a list of terms."""
-    return len(_WORD.findall(unit.text)) >= min_words and not is_list_like(unit.text)
+    """Whether a unit can be evidence at all: long enough, and a statement, not a list of terms.
+    A unit shorter than MIN_UNIT_WORDS (allowed only for one-sentence references) must still read
+    as a statement: "It has a seed." does, "closed path battery" does not."""
+    words = _WORD.findall(unit.text.lower())
+    if len(words) < min_words or is_list_like(unit.text):
+        return False
+    return len(words) >= MIN_UNIT_WORDS or any(w in FUNCTION_WORDS for w in words)
 
 
 @dataclass(frozen=True)
@@ -207,14 +218,17 @@ class UnitFeatures:
     lexical: tuple[float, ...]
     novel: tuple[bool, ...]
     clash: tuple[bool, ...]  # the unit is negated where every anchor is not, or the reverse
+    terse: tuple[bool, ...]  # notes rather than prose (few function words)
 
-    @property
-    def tied(self) -> tuple[bool, ...]:
-        """Units tied to the point: closer to it by meaning than the question or filler text, or
-        carrying one of its keyword groups that the question does not already give away."""
+    def tied(self, novel_floor: float) -> tuple[bool, ...]:
+        """Units tied to the point: closer to it by meaning than the question or filler text; or,
+        written as prose, carrying one of its keyword groups that the question does not already
+        give away and not much further from it than filler (calibrated similarity > novel_floor).
+        The second way lets a short answer that echoes the question's words count; the floor and
+        the prose rule keep keywords in an off-topic sentence or in terse notes from counting."""
         return tuple(
-            ok and (c > TIE or n)
-            for c, n, ok in zip(self.calibrated, self.novel, self.usable, strict=True)
+            ok and (c > TIE or (n and not t and c > novel_floor))
+            for c, n, t, ok in zip(self.calibrated, self.novel, self.terse, self.usable, strict=True)
         )
 
 
@@ -239,6 +253,7 @@ def unit_features(
         lexical = [0.0] * len(units)
         novel = [False] * len(units)
         clash = [False] * len(units)
+        terse = [False] * len(units)
         polarities = {negated(a) for a in prof.anchors}
         if vectors is not None:
             sims = (embedder.embed(list(prof.anchors)) @ vectors.T).max(axis=0)
@@ -246,6 +261,7 @@ def unit_features(
             for j, i in enumerate(idx):
                 base = prof.baseline
                 if function_share(units[i].text) < TERSE_SHARE:
+                    terse[i] = True
                     base = max(base, prof.keyword_baseline(embedder))
                 raw[i] = float(sims[j])
                 cal[i] = (raw[i] - base) / max(1e-6, 1.0 - base)
@@ -262,15 +278,18 @@ def unit_features(
             tuple(lexical),
             tuple(novel),
             tuple(clash),
+            tuple(terse),
         )
         out.append((prof, features))
     return out
 
 
-def unit_scores(features: UnitFeatures, alpha: float, beta: float, gamma: float = 0.0) -> list[float]:
+def unit_scores(
+    features: UnitFeatures, alpha: float, beta: float, gamma: float, novel_floor: float
+) -> list[float]:
     """Evidence score of each unit for a point: alpha x similarity + beta x the share of the
     anchor's own words repeated + the rest x the share of keyword groups found, less gamma if its
-    polarity clashes with the point's, for units tied to the point (see UnitFeatures.tied); 0 for
+    polarity clashes with the point's, for units tied to the point (UnitFeatures.tied); 0 for
     the rest. A unit no closer to the point than the question itself or filler text, and without a
     keyword the question does not give away, earns nothing. The polarity term is the offline
     grader's only hold on "X is not Y" against "X is Y": embeddings barely separate the two."""
@@ -281,7 +300,7 @@ def unit_scores(features: UnitFeatures, alpha: float, beta: float, gamma: float 
             features.lexical,
             features.keyword_share,
             features.clash,
-            features.tied,
+            features.tied(novel_floor),
             strict=True,
         )
     ]
@@ -307,14 +326,15 @@ def point_signals(
     embedder: Embedder,
     alpha: float,
     beta: float,
-    gamma: float = 0.0,
+    gamma: float,
+    novel_floor: float,
 ) -> list[PointSignal]:
     """Signals for every key point of `question` in the answer `units`."""
     analysed: list[AnalysedSentence] = analyse_all(units)
     out = []
     for prof, feats in unit_features(question, units, embedder):
-        scores = unit_scores(feats, alpha, beta, gamma)
-        tied = feats.tied
+        scores = unit_scores(feats, alpha, beta, gamma, novel_floor)
+        tied = feats.tied(novel_floor)
         best = max(range(len(units)), key=lambda i: scores[i], default=None)
         has_best = best is not None and feats.usable[best]
         unit = units[best] if has_best else None
