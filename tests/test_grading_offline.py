@@ -8,7 +8,13 @@ import pytest
 
 from answer_grader.config import resolve_settings
 from answer_grader.errors import AnswerError
-from answer_grader.gaming import keyword_lines, keyword_list, keyword_prose
+from answer_grader.gaming import (
+    keyword_fragments,
+    keyword_lines,
+    keyword_list,
+    keyword_prose,
+    off_topic_with_keywords,
+)
 from answer_grader.grading import MAX_ANSWER_CHARS, grade
 from answer_grader.text import split_sentences
 
@@ -44,6 +50,13 @@ def test_keyword_prose_scores_low_on_average(bank):
     it is the calibration's bank check (mean <= 20) that keeps it low."""
     scores = [grade(q, keyword_prose(q), OFFLINE).score for q in bank.questions]
     assert sum(scores) / len(scores) <= 20, scores
+
+
+def test_terse_notes_and_off_topic_sentences_with_keywords_score_low(bank):
+    notes = [grade(q, keyword_fragments(q), OFFLINE).score for q in bank.questions]
+    off_topic = [grade(q, off_topic_with_keywords(q), OFFLINE).score for q in bank.questions]
+    assert sum(notes) / len(notes) <= 20 and max(notes) <= 40, notes
+    assert sum(off_topic) / len(off_topic) <= 10 and max(off_topic) <= 30, off_topic
 
 
 def test_off_topic_and_keyword_only_are_flagged(bank):
