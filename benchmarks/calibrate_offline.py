@@ -37,7 +37,7 @@ import numpy as np
 
 from answer_grader.bank import load_bank
 from answer_grader.evaluation import load_rows as load_eval_rows
-from answer_grader.evaluation import question_for
+from answer_grader.evaluation import versions
 from answer_grader.gaming import keyword_fragments, keyword_prose, off_topic_with_keywords
 from answer_grader.grading import CRITICAL_CAP
 from answer_grader.metrics import macro_f1
@@ -110,16 +110,13 @@ class Graded:
 def semeval(path: Path, embedder) -> tuple[Graded, np.ndarray, dict[str, np.ndarray]]:  # type: ignore[no-untyped-def]
     rows = load_eval_rows(path)
     graded, owner = Graded(), []
-    questions: dict[tuple[str, str], Question] = {}
-    for row in rows:
-        for ref in row.references:
-            if (row.question_id, ref) not in questions:
-                questions[(row.question_id, ref)] = question_for(row, ref)
+    questions: dict[tuple[str, str, str], Question] = {}
+    per_row = [versions(row, questions) for row in rows]  # as `grader eval` grades them
     warm_profiles(list(questions.values()), embedder)
     embedder.embed([u.text for r in rows for u in split_sentences(r.student)])
-    for i, row in enumerate(rows):
-        for ref in row.references:
-            graded.add(questions[(row.question_id, ref)], row.student, embedder)
+    for i, (row, qs) in enumerate(zip(rows, per_row, strict=True)):
+        for q in qs:
+            graded.add(q, row.student, embedder)
             owner.append(i)
     graded.freeze()
     info = {

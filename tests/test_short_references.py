@@ -11,6 +11,7 @@ import pytest
 from answer_grader.bootstrap import derive_key_points, point_from_text
 from answer_grader.config import resolve_settings
 from answer_grader.evaluation import EvalRow, load_rows, question_for
+from answer_grader.signals import min_answer_words
 
 from .conftest import run
 
@@ -137,9 +138,9 @@ def test_a_clash_of_polarity_costs_credit():
     """'is connected' against a reference saying 'are not connected': the same words, the
     opposite claim. The clash is flagged and costs evidence; the derived keyword is the negated
     phrase, so only the answer that keeps the negation carries it."""
-    from answer_grader.grading import grade
+    from answer_grader.grading import ALPHA, BETA, GAMMA, NOVEL_FLOOR, grade
     from answer_grader.semantic import default_embedder
-    from answer_grader.signals import unit_features
+    from answer_grader.signals import unit_features, unit_scores
     from answer_grader.text import split_sentences
 
     question = "Explain why you got a voltage reading of 1.5 for terminal 1 and the positive terminal."
@@ -152,6 +153,11 @@ def test_a_clash_of_polarity_costs_credit():
     [(_, features)] = unit_features(q, split_sentences(agree + " " + oppose), default_embedder())
     assert features.clash == (False, True)
     assert features.keyword_share == (1.0, 0.0)
+    # The clash costs the clashing sentence exactly GAMMA of evidence, and nothing to the other.
+    with_clash = unit_scores(features, ALPHA, BETA, GAMMA, NOVEL_FLOOR)
+    without = unit_scores(features, ALPHA, BETA, 0.0, NOVEL_FLOOR)
+    assert GAMMA > 0 and with_clash[0] == without[0]
+    assert without[1] - with_clash[1] == pytest.approx(GAMMA)
     difference = (
         grade(q, agree, OFFLINE).points[0].semantic - grade(q, oppose, OFFLINE).points[0].semantic
     )
@@ -207,6 +213,9 @@ def test_only_a_short_answer_to_a_short_reference_goes_to_the_judge(bank):
     q = question_for(row("", BAND_REF, BAND))
     assert needs_judge(q, "Because it vibrates.")
     assert not needs_judge(bank.get("attention-mechanisms"), "Queries, keys and softmax.")
+    # Two short sentences are already more than one short sentence: the usual minimum applies.
+    two = question_for(row("", "The band vibrates fast. Its vibration makes the sound.", BAND))
+    assert min_answer_words(two) == 8 and not needs_judge(two, "Because it vibrates.")
 
 
 def test_a_bare_list_of_terms_is_no_evidence_even_for_a_short_reference():
@@ -215,3 +224,33 @@ def test_a_bare_list_of_terms_is_no_evidence_even_for_a_short_reference():
     q = question_for(row("", "Bulb A is still in a closed path with the battery.", "Why was bulb A on?"))
     assert grade(q, "closed path battery", OFFLINE).score == 0
     assert grade(q, "It is in a closed path.", OFFLINE).score > 0
+
+
+def test_a_rubric_given_as_objects_is_graded_and_its_alternatives_ignored(tmp_path):
+    point = {"id": "path", "text": "Bulb A is still in a closed path.", "keywords": [["closed path"]]}
+    student = "Bulb A stayed lit."
+    path = write(
+        tmp_path,
+        [base(student, "correct", rubric=[point], reference_answers=["Bulb A stayed lit."])],
+    )
+    result = run("eval", str(path), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    prediction = json.loads(result.stdout)["predictions"][0]
+    # The rubric is the standard: the alternative (which the answer copies) counts for neither.
+    assert prediction["grader"] == 0 and prediction["unigram_overlap"] < 1
+
+
+@pytest.mark.parametrize(
+    ("rubric", "message"),
+    [
+        (5, "data.jsonl:1: rubric must be a list of key points"),
+        ("closed path", "data.jsonl:1: rubric must be a list of key points"),
+        ([5], "data.jsonl:1: rubric must be a list of key points"),
+        ([{"id": "p1", "text": "short"}], "line 1: rubric[0] is not a key point (text: "),
+    ],
+)
+def test_a_malformed_rubric_is_one_line(tmp_path, rubric, message):
+    path = write(tmp_path, [base("Bulb A is in a closed path.", "correct", rubric=rubric)])
+    result = run("eval", str(path))
+    assert result.exit_code == 1
+    assert message in result.stderr and "Traceback" not in result.stderr

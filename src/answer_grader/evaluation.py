@@ -48,6 +48,10 @@ class EvalRow:
 
     @property
     def references(self) -> tuple[str, ...]:
+        """The references the row is graded against: a given rubric is the row's one standard;
+        otherwise the reference answer and each distinct alternative."""
+        if self.rubric is not None:
+            return (self.reference,)
         return (self.reference, *(a for a in self.alternatives if a != self.reference))
 
     @property
@@ -79,6 +83,10 @@ def load_rows(path: Path) -> list[EvalRow]:
         if max_score <= 0 or not 0 <= score <= max_score:
             raise EvalDataError(f"{path}:{n}: need 0 <= score <= max_score and max_score > 0")
         rubric = data.get("rubric")
+        if rubric is not None and not (
+            isinstance(rubric, list) and all(isinstance(p, str | dict) for p in rubric)
+        ):
+            raise EvalDataError(f"{path}:{n}: rubric must be a list of key points (strings or objects)")
         alternatives = data.get("reference_answers") or []
         if not isinstance(alternatives, list) or not all(
             isinstance(a, str) or (isinstance(a, dict) and isinstance(a.get("text"), str))
@@ -123,7 +131,15 @@ def question_for(row: EvalRow, reference: str | None = None) -> Question:
                 if point is not None:
                     points.append(point)
             else:
-                points.append(KeyPoint.model_validate(item))
+                try:
+                    points.append(KeyPoint.model_validate(item))
+                except ValueError as exc:  # pydantic's ValidationError
+                    first = exc.errors()[0] if hasattr(exc, "errors") else {}
+                    where = ".".join(str(x) for x in first.get("loc", ()))
+                    raise EvalDataError(
+                        f"line {row.line}: rubric[{i - 1}] is not a key point "
+                        f"({where + ': ' if where else ''}{first.get('msg', exc)})"
+                    ) from exc
     if not points:
         points = derive_key_points(reference, question=row.question)
     if not points:
@@ -152,6 +168,24 @@ def floor(row: EvalRow) -> float:
     return max(overlap(row.student, r) for r in row.references)
 
 
+def versions(row: EvalRow, questions: dict[tuple[str, str, str], Question]) -> list[Question]:
+    """The questions a row is graded against, one per reference (`questions` caches them across
+    rows). An alternative too thin to derive a key point from ("", "It is.") is skipped."""
+    rubric = json.dumps(row.rubric, sort_keys=True)
+    out = []
+    for reference in row.references:
+        key = (row.question_id, reference, rubric)
+        if key not in questions:
+            try:
+                questions[key] = question_for(row, reference)
+            except EvalDataError:
+                if reference == row.reference:
+                    raise
+                continue
+        out.append(questions[key])
+    return out
+
+
 def predict(rows: Sequence[EvalRow], progress: Callable[[], None] | None = None) -> list[float]:
     """The offline grader's score of each row, as a fraction 0..1."""
     from .batch import warm_embeddings
@@ -162,24 +196,8 @@ def predict(rows: Sequence[EvalRow], progress: Callable[[], None] | None = None)
 
     settings = resolve_settings(backend="offline", env={})
     embedder = default_embedder()
-    questions: dict[tuple[str, str, tuple[Any, ...] | None], Question] = {}
-
-    def versions(row: EvalRow) -> list[Question]:
-        # A given rubric is the row's one standard; otherwise each reference is one.
-        out = []
-        for reference in row.references if row.rubric is None else (row.reference,):
-            key = (row.question_id, reference, row.rubric)
-            if key not in questions:
-                try:
-                    questions[key] = question_for(row, reference)
-                except EvalDataError:
-                    if reference == row.reference:
-                        raise
-                    continue  # an alternative too thin to grade against ("", "It is.")
-            out.append(questions[key])
-        return out
-
-    per_row = [versions(row) for row in rows]
+    questions: dict[tuple[str, str, str], Question] = {}
+    per_row = [versions(row, questions) for row in rows]
     warm_profiles(list(questions.values()), embedder)
     warm_embeddings([r.student for r in rows if r.student.strip()], embedder)
     out = []
