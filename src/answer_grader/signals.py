@@ -129,20 +129,28 @@ def profiles(question: Question, embedder: Embedder) -> tuple[PointProfile, ...]
     return _PROFILES[key]
 
 
+_ANCHORS: dict[str, list[tuple[KeyPoint, tuple[str, ...], str | None]]] = {}
+
+
 def _anchors(question: Question) -> list[tuple[KeyPoint, tuple[str, ...], str | None]]:
-    reference = analyse_all(split_sentences(question.reference_answer))
-    out = []
-    for point in question.key_points:
-        ev = check_point(point, reference)
-        expected = ev.sentence.text if ev.sentence is not None and ev.complete else None
-        out.append((point, (point.text, expected) if expected else (point.text,), expected))
-    return out
+    """Each point with its anchors; the keyword check of the reference behind it is the slow
+    part, so the result is kept per rubric content."""
+    if question.content_hash not in _ANCHORS:
+        reference = analyse_all(split_sentences(question.reference_answer))
+        out = []
+        for point in question.key_points:
+            ev = check_point(point, reference)
+            expected = ev.sentence.text if ev.sentence is not None and ev.complete else None
+            out.append((point, (point.text, expected) if expected else (point.text,), expected))
+        _ANCHORS[question.content_hash] = out
+    return _ANCHORS[question.content_hash]
 
 
 def _texts_to_embed(question: Question) -> list[str]:
+    # The keyword lists too: terse answers need them, and one batched call beats one call each.
     texts = [*DISTRACTORS, question.text]
-    for _point, anchors, _ in _anchors(question):
-        texts += anchors
+    for point, anchors, _ in _anchors(question):
+        texts += [*anchors, keyword_list(point)]
     return texts
 
 
