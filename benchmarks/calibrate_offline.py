@@ -36,11 +36,10 @@ from pathlib import Path
 import numpy as np
 
 from answer_grader.bank import load_bank
-from answer_grader.evaluation import load_rows as load_eval_rows
-from answer_grader.evaluation import versions
+from answer_grader.evaluation import floor, load_rows, versions
 from answer_grader.gaming import keyword_fragments, keyword_prose, off_topic_with_keywords
 from answer_grader.grading import CRITICAL_CAP
-from answer_grader.metrics import macro_f1
+from answer_grader.metrics import best_threshold, macro_f1, quadratic_kappa
 from answer_grader.models import Question
 from answer_grader.semantic import default_embedder
 from answer_grader.signals import min_answer_words, unit_features, unit_scores, warm_profiles
@@ -108,7 +107,7 @@ class Graded:
 
 
 def semeval(path: Path, embedder) -> tuple[Graded, np.ndarray, dict[str, np.ndarray]]:  # type: ignore[no-untyped-def]
-    rows = load_eval_rows(path)
+    rows = load_rows(path)
     graded, owner = Graded(), []
     questions: dict[tuple[str, str, str], Question] = {}
     per_row = [versions(row, questions) for row in rows]  # as `grader eval` grades them
@@ -123,6 +122,7 @@ def semeval(path: Path, embedder) -> tuple[Graded, np.ndarray, dict[str, np.ndar
         "corpus": np.array([r.corpus or "" for r in rows]),
         "question": np.array([r.question_id for r in rows]),
         "truth": np.array([r.label == "correct" for r in rows]),
+        "floor": np.array([floor(r) for r in rows]),
     }
     return graded, np.array(owner), info
 
@@ -198,14 +198,9 @@ def labelled(folder: Path, embedder) -> tuple[Graded, np.ndarray, np.ndarray]:  
     return graded, np.array(human), np.array(question)
 
 
-def qwk(a: np.ndarray, b: np.ndarray, k: int = 3) -> float:
-    """Quadratic-weighted Cohen's kappa of two integer ratings 0..k-1."""
-    observed = np.zeros((k, k))
-    np.add.at(observed, (a, b), 1)
-    w = (np.subtract.outer(np.arange(k), np.arange(k)) ** 2) / (k - 1) ** 2
-    expected = np.outer(observed.sum(1), observed.sum(0)) / max(1.0, observed.sum())
-    denom = (w * expected).sum()
-    return float(1.0 - (w * observed).sum() / denom) if denom else 0.0
+def qwk(a: np.ndarray, b: np.ndarray) -> float:
+    """Quadratic-weighted kappa on missed/partial/covered, as `grader eval` computes it."""
+    return quadratic_kappa(a, b, 3) or 0.0
 
 
 def main() -> None:
@@ -250,10 +245,7 @@ def main() -> None:
         parts.append(qwk(human[lab_mask], lab.levels(*cfg)[lab_mask]))
         return float(np.mean(parts))
 
-    from answer_grader.evaluation import floor, load_rows
-    from answer_grader.metrics import best_threshold
-
-    floors = np.array([floor(r) for r in load_rows(args.semeval)])
+    floors = info["floor"]
     names = np.unique(info["question"])
     fold_of = {q: i % args.folds for i, q in enumerate(np.random.default_rng(0).permutation(names))}
     fold = np.array([fold_of[q] for q in info["question"]])

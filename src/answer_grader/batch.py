@@ -41,7 +41,8 @@ def warm_embeddings(answers: Sequence[str], embedder: object) -> None:
     from .signals import usable
     from .text import split_sentences
 
-    texts = [u.text for a in answers for u in split_sentences(a) if usable(u)]
+    # min_words=1: a short sentence is usable when the reference is one short sentence.
+    texts = [u.text for a in answers for u in split_sentences(a) if usable(u, min_words=1)]
     if texts:
         embedder.embed(texts)  # type: ignore[attr-defined]
 

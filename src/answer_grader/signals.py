@@ -102,9 +102,9 @@ class PointProfile:
     baseline: float  # the best similarity the question or a distractor reaches against the anchors
     # Per anchor, its content stems that the question does not give away (all of them if the
     # question gives every one away): what an answer must say in its own words to match it.
-    lexical: tuple[frozenset[str], ...] = ()
+    lexical: tuple[frozenset[str], ...]
     # Per keyword group, whether the question itself carries it (then it proves nothing).
-    given: tuple[bool, ...] = ()
+    given: tuple[bool, ...]
 
     def keyword_baseline(self, embedder: Embedder) -> float:
         """What a bare list of the point's own keywords reaches against the anchors. Needed only
@@ -177,8 +177,9 @@ def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfil
         baseline = float((anchor_vectors @ distractor_vectors.T).max())
         # A heading such as "Queries, keys and values." carries a point for the keyword check, but
         # is too thin to measure repeated wording against: any mention of its words would match.
-        full = [a for a in anchors if len(content_stems(a)) >= LEXICAL_MIN_WORDS] or [point.text]
-        lexical = tuple((content_stems(a) - asked) or content_stems(a) for a in full)
+        stems = [c for a in anchors if len(c := content_stems(a)) >= LEXICAL_MIN_WORDS]
+        stems = stems or [content_stems(point.text)]
+        lexical = tuple((c - asked) or c for c in stems)
         given = tuple(
             any(find_term(compile_term(t), s) for t in group for s in question_sentences)
             for group in point.keywords
