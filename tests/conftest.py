@@ -67,10 +67,16 @@ def make_judge(fake_server):
 
     from answer_grader.judge import Judge
 
-    def build(max_retries: int = 3, timeout: float = 5.0):
+    def build(max_retries: int = 3, timeout: float = 5.0, budget: float | None = None, **kw):
         client = openai.OpenAI(base_url=fake_server.url, api_key="test-key")
         judge = Judge(
-            client, "fake-judge", max_retries=max_retries, timeout=timeout, sleep=judge_sleeps.append
+            client,
+            "fake-judge",
+            max_retries=max_retries,
+            timeout=timeout,
+            budget=budget,
+            sleep=judge_sleeps.append,
+            **kw,
         )
         return judge
 

@@ -132,7 +132,13 @@ def test_unreachable_server_is_not_graded_exit_4():
     env = {**os.environ, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "GRADER_BACKEND": "llm"}
     done = _grader("grade", "4", env=env, stdin=GOOD)
     assert done.returncode == 4
-    assert done.stderr.startswith("Error: could not grade: the server is unreachable")
+    *said, error = done.stderr.splitlines()
+    assert error.startswith("Error: could not grade: the server is unreachable")
+    # While it retries, a line says what is happening.
+    assert said == [
+        f"Question 4: the server is unreachable, retry {n} of 3 in {d} s"
+        for n, d in [(1, "0.5"), (2, "1"), (3, "2")]
+    ]
     assert done.stdout == ""
 
 

@@ -91,12 +91,12 @@ def test_server_errors_until_retries_run_out(fake_server, make_judge, question):
 
 def test_timeout_is_retried_then_reported(fake_server, make_judge, question, ids):
     fake_server.push(Reply.completion("{}", delay=1.5), good_reply(ids))
-    result = make_judge(timeout=0.5).judge(question, ANSWER)
+    result = make_judge(timeout=0.5, budget=10).judge(question, ANSWER)
     assert result.attempts == 2
 
     fake_server.push(*[Reply.completion("{}", delay=1.5)] * 2)
     with pytest.raises(JudgeError, match="timed out"):
-        make_judge(max_retries=1, timeout=0.5).judge(question, ANSWER)
+        make_judge(max_retries=1, timeout=0.5, budget=10).judge(question, ANSWER)
 
 
 def test_invalid_json_gets_one_reask(fake_server, make_judge, question, ids):

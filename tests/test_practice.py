@@ -254,15 +254,19 @@ def _fake_report(q, score):
     )
 
 
-def test_score_adds_fresh_grades_to_the_history(tmp_path):
+def test_score_records_in_the_history_only_with_record_and_each_answer_once(tmp_path):
     from pathlib import Path
 
     sheet = Path(__file__).parent.parent / "examples" / "answers.md"
-    run("score", str(sheet))
-    run("score", str(sheet))  # cached: adds nothing
+    run("score", str(sheet))  # an instructor's run: nothing joins their own history
+    assert json.loads(run("history", "--format", "json").stdout) == []
+    run("score", str(sheet), "--record")
     listed = json.loads(run("history", "--format", "json", "--limit", "100").stdout)
     assert len(listed) == 23 and all(a["source"] == f"score:{sheet}" for a in listed)
-    run("score", str(sheet), "--no-cache", "--no-history")
+    assert all(a["status"] == "graded" for a in listed)
+    # Again, from the cache and without it: the same answers from the same file are not re-added.
+    run("score", str(sheet), "--record")
+    run("score", str(sheet), "--record", "--no-cache")
     assert len(json.loads(run("history", "--format", "json", "--limit", "100").stdout)) == 23
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from .errors import GraderError, SheetError
+from .errors import SheetError
 from .models import Question
 
 SHEET_TITLE = "# Answer sheet"
@@ -27,7 +27,14 @@ MAX_ANSWER_BYTES = 1_000_000
 MAX_SHEET_BYTES = 5_000_000  # 23 long answers are ~50 KB; anything near this is not a sheet
 PLACEHOLDERS = ("_[to be filled]_", "[to be filled]", "_to be filled_", "tbd", "todo")
 
-_HEADING = re.compile(r"^\s{0,3}#{2,4}\s*question\s+(\d+)\b[^\n]*$", re.IGNORECASE)
+# "## Question 4", and the odd ones people write: "# Question 4", "### Question #4", "## Question: 4",
+# "## Question No. 4a", "## Question -1" (a number that is in no bank), a bare "## Question". A heading
+# like "## Question answering" is prose inside an answer, not a new entry.
+_HEADING = re.compile(
+    r"^\s{0,3}#{1,6}\s*question\b\s*(?:no\.?|number|#)?\s*[:.]?\s*"
+    r"(?:(?P<num>[-+\u2212]?\s?\d{1,9})(?!\d)[^\n]*|[\s:.\-#]*)$",
+    re.IGNORECASE,
+)
 _BOLD_LINE = re.compile(r"^\s*\*\*(.+?)\*\*\s*$")
 _ANSWER = re.compile(r"^\s*\*\*\s*answer\s*:?\s*\*\*\s*:?\s?(.*)$", re.IGNORECASE)
 _RULE = re.compile(r"^\s{0,3}(-{3,}|\*{3,}|_{3,})\s*$")
@@ -58,7 +65,7 @@ def parse_sheet(text: str, source: str = "the sheet") -> list[SheetEntry]:
         if _FENCE.match(line):
             in_fence = not in_fence
         elif not in_fence and (m := _HEADING.match(line)):  # a heading quoted in code is code
-            starts.append((i, int(m.group(1))))
+            starts.append((i, _number(m.group("num"))))
     if not starts:
         raise SheetError(f"{source}: no question found (expected headings like '## Question 4')")
     entries = []
@@ -66,6 +73,13 @@ def parse_sheet(text: str, source: str = "the sheet") -> list[SheetEntry]:
         end = starts[k + 1][0] if k + 1 < len(starts) else len(lines)
         entries.append(_entry(lines[start + 1 : end], number, start + 1))
     return entries
+
+
+def _number(text: str | None) -> int:
+    """The heading's number; 0 (in no bank) when it has none."""
+    if not text:
+        return 0
+    return int(re.sub(r"\s", "", text).replace("\u2212", "-"))
 
 
 def _entry(body: list[str], number: int, line: int) -> SheetEntry:
@@ -142,40 +156,3 @@ def write_template(questions: Iterable[Question], title: str = SHEET_TITLE) -> s
     for q in questions:
         parts.append(f"## Question {q.number}\n\n**{q.text}**\n\n**Answer:**\n\n\n---\n")
     return "\n".join(parts)
-
-
-def read_input(path: str, *, max_bytes: int, error: type[GraderError]) -> str:
-    """Read a file, or standard input for `-`, as UTF-8 text (a byte-order mark is dropped).
-    Missing, directory, too large, not UTF-8 or empty: one clear `error`."""
-    import sys
-    from pathlib import Path
-
-    if path == "-":
-        data = sys.stdin.buffer.read(max_bytes + 1)
-        name = "standard input"
-    else:
-        p = Path(path)
-        try:
-            if not p.exists():
-                raise error(f"{path}: no such file")
-            if p.is_dir():
-                raise error(f"{path}: is a directory, not a file")
-            size = p.stat().st_size
-        except OSError as exc:  # e.g. a name too long for the file system
-            raise error(f"{path[:80]}: cannot open: {exc.strerror}") from exc
-        if size > max_bytes:
-            raise error(f"{path}: {size:,} bytes is too large (the limit is {max_bytes:,})")
-        try:
-            data = p.read_bytes()
-        except OSError as exc:
-            raise error(f"{path}: cannot read: {exc.strerror}") from exc
-        name = path
-    if len(data) > max_bytes:
-        raise error(f"{name}: more than {max_bytes:,} bytes is too large")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise error(f"{name}: not UTF-8 text (invalid byte at offset {exc.start})") from exc
-    if not text.strip():
-        raise error(f"{name}: is empty")
-    return text

@@ -141,7 +141,12 @@ def _schema_problems(data: Any, label: str) -> list[Problem]:
 
 
 def _semantic_problems(rubric: Rubric, label: str, stem: str) -> list[Problem]:
-    """What the schema cannot say: file name = id, unique point ids, regexes that compile."""
+    """What the schema cannot say: file name = id, unique point ids, regexes that compile and
+    do not backtrack catastrophically."""
+    import regex
+
+    from .keywords import CHECK_TIMEOUT, slow_pattern
+
     problems = []
     if rubric.id != stem:
         problems.append(Problem(label, "id", f"{rubric.id!r} differs from the file name {stem!r}"))
@@ -156,11 +161,22 @@ def _semantic_problems(rubric: Rubric, label: str, stem: str) -> list[Problem]:
                         where = f"key_points[{i}].keywords[{g}][{t}]"
                         problems.append(Problem(label, where, "term has no letter or digit"))
                     continue
+                where = f"key_points[{i}].keywords[{g}][{t}].regex"
                 try:
-                    re.compile(term.regex)
-                except re.error as exc:
-                    where = f"key_points[{i}].keywords[{g}][{t}].regex"
+                    slow = slow_pattern(term.regex)
+                except regex.error as exc:
                     problems.append(Problem(label, where, f"invalid regular expression: {exc}"))
+                    continue
+                if slow:
+                    problems.append(
+                        Problem(
+                            label,
+                            where,
+                            f"/{term.regex}/ backtracks catastrophically (it ran over "
+                            f"{CHECK_TIMEOUT:g} s on {48} repeated letters); rewrite it without "
+                            "nested or overlapping repetition, e.g. (a|aa)+ as a+",
+                        )
+                    )
     return problems
 
 

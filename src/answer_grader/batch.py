@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .answers import Match
-from .cache import GradeCache, cache_key
+from .cache import GradeCache, cache_key, cacheable
 from .config import Settings
 from .errors import GraderError
 from .models import GradeReport, SheetRowReport, SheetTotals
@@ -33,6 +33,7 @@ class SheetRow:
     error: str | None = None
     cached: bool = False
     how_matched: str = ""
+    entry: int = -1  # the index of its entry in the matches graded
 
 
 def warm_embeddings(answers: Sequence[str], embedder: object) -> None:
@@ -69,7 +70,7 @@ def score_matches(
             progress(row)
 
     for i, (source, m) in enumerate(matches):
-        base = {"source": source, "number": m.entry.number, "how_matched": m.how}
+        base = {"source": source, "number": m.entry.number, "how_matched": m.how, "entry": i}
         if m.question is None:
             done(
                 i,
@@ -92,7 +93,7 @@ def score_matches(
         return [r for r in rows if r is not None]
 
     # Only now, with something left to grade, load what grading needs (cached re-runs never do).
-    from .grading import needs_judge
+    from .grading import MAX_ANSWER_CHARS, needs_judge
     from .semantic import default_embedder
     from .signals import warm_profiles
 
@@ -111,7 +112,10 @@ def score_matches(
                 judged[i] = pool.submit(judge.judge, q, answer)  # type: ignore[attr-defined]
     embedder = embedder or default_embedder()
     warm_profiles([q for i, _ in todo if (q := matches[i][1].question) is not None], embedder)
-    warm_embeddings([matches[i][1].entry.answer for i, _ in todo], embedder)
+    # Only answers grade() will accept: one 5 MB answer must be refused at once, not split first.
+    warm_embeddings(
+        [a for i, _ in todo if len(a := matches[i][1].entry.answer) <= MAX_ANSWER_CHARS], embedder
+    )
 
     def work(i: int, key: str) -> SheetRow:
         source, m = matches[i]
@@ -122,6 +126,7 @@ def score_matches(
             "how_matched": m.how,
             "question_id": m.question.id,
             "question": m.question.text,
+            "entry": i,
         }
         try:
             result = judged[i].result() if i in judged else None
@@ -132,7 +137,7 @@ def score_matches(
             return SheetRow(**base, status="error", error=" ".join(exc.lines()))
         except Exception as exc:  # a bug must not cost the other answers their grades
             return SheetRow(**base, status="error", error=f"internal error: {type(exc).__name__}: {exc}")
-        if cache is not None:
+        if cache is not None and cacheable(report):
             cache.put(key, report)
         return SheetRow(**base, status="graded", report=report)
 

@@ -42,13 +42,21 @@ def cache_key(question: Question, answer: str, settings: Settings) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
 
 
+def cacheable(report: GradeReport) -> bool:
+    """Whether a grade may be replayed later. Not when the judge quoted text that is not in the
+    answer: that is the judge misbehaving (a hallucination, a confused small model), and a later
+    run, perhaps against a fixed server, should ask again rather than replay it."""
+    from .models import FLAG_UNVERIFIED_QUOTE
+
+    return not any(FLAG_UNVERIFIED_QUOTE in p.flags for p in report.points)
+
+
 class GradeCache:
     """SQLite, in WAL mode so that several grader processes can use it at once."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        from .errors import StoreError
         from .storage import open_db
 
         self._db = open_db(path)
@@ -56,7 +64,9 @@ class GradeCache:
             self._db.execute(SCHEMA)
             self._db.commit()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: not a usable grade cache ({exc}); move it aside") from exc
+            from .storage import store_error
+
+            raise store_error(path, exc) from exc
 
     def get(self, key: str) -> GradeReport | None:
         with self._lock:
@@ -71,11 +81,16 @@ class GradeCache:
     def put(self, key: str, report: GradeReport) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO grades (key, report, created) VALUES (?, ?, ?)",
-                (key, report.model_dump_json(), now),
-            )
-            self._db.commit()
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO grades (key, report, created) VALUES (?, ?, ?)",
+                    (key, report.model_dump_json(), now),
+                )
+                self._db.commit()
+            except sqlite3.Error:
+                # A full disk or a folder made read-only mid-run: the grade is in the report all
+                # the same; only the next run's replay of it is lost.
+                self._db.rollback()
 
     def close(self) -> None:
         self._db.close()

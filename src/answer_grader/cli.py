@@ -5,6 +5,7 @@ Imports of the library happen inside commands so that `grader --help` stays fast
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -18,24 +19,89 @@ from .errors import ExitCode, GraderError
 EXIT_CODES_HELP = """\b
 Exit status:
   0  success
-  1  runtime error (a malformed bank, a failed check, an unreadable or empty answer)
+  1  runtime error (a malformed bank, a failed check, an unreadable or empty answer,
+     a report that could not be written)
   2  usage error (an unknown option or a bad argument, settings that cannot work)
   3  graded, but the score is below --fail-under
   4  could not grade (the LLM judge failed after its retries; no score was given)
-  130  interrupted (Ctrl-C in grader practice; a draft is kept)
+  130  interrupted (Ctrl-C; in grader practice a draft is kept); 129 and 143 after SIGHUP
+     and SIGTERM
 """
 
 
+def _secrets() -> list[str]:
+    """The configured secrets, redacted from every error line (key-like text is, in any case)."""
+    import os
+
+    from .scrub import url_secrets
+
+    return [s for s in [os.environ.get("OPENAI_API_KEY")] if s] + url_secrets(
+        os.environ.get("OPENAI_BASE_URL")
+    )
+
+
+def _say_error(line: str) -> None:
+    from .scrub import clean
+
+    # stderr may be gone (a closed terminal): the exit status still tells.
+    with contextlib.suppress(OSError):
+        click.echo(f"Error: {clean(line, _secrets())}", err=True)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C, even when it arrived during an import that wrapped it (numpy turns a
+    KeyboardInterrupt inside its import into an ImportError)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        seen += 1
+    return False
+
+
 class _Group(click.Group):
-    """Turns every GraderError into one line per problem on stderr and its exit code."""
+    """Turns every GraderError into one line per problem on stderr and its exit code; Ctrl-C into
+    exit status 130; anything unexpected into one line too, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except GraderError as exc:
             for line in exc.lines():
-                click.echo(f"Error: {line}", err=True)
+                _say_error(line)
             ctx.exit(int(exc.exit_code))
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except BrokenPipeError:
+            # `grader list | head -1`: the reader left; nothing more to say, and nothing to say it on.
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(int(ExitCode.ERROR))
+        except (KeyboardInterrupt, ImportError) as exc:
+            if not _interrupted(exc):
+                _internal(ctx, exc)
+            signum = getattr(exc, "signum", 2)
+            with contextlib.suppress(OSError):
+                click.echo("\nInterrupted.", err=True)
+            ctx.exit(128 + signum)
+        except Exception as exc:
+            _internal(ctx, exc)
+
+
+def _internal(ctx: click.Context, exc: BaseException) -> None:
+    """A bug: one line that says so (GRADER_DEBUG=1 shows the traceback)."""
+    import os
+
+    if os.environ.get("GRADER_DEBUG"):
+        raise exc
+    _say_error(
+        f"internal error: {type(exc).__name__}: {exc}. Please report it; "
+        "GRADER_DEBUG=1 shows the traceback"
+    )
+    ctx.exit(int(ExitCode.ERROR))
 
 
 bank_option = click.option(
@@ -53,13 +119,23 @@ def main() -> None:
     """Practise LLM/ML interview answers and get them graded point by point."""
 
 
+def _width() -> int:
+    """The terminal's width, at most 120 (long lines are hard to read); 100 when it is unknown.
+    shutil reads $COLUMNS, then the terminal, so a pipe or a test can set it."""
+    import shutil
+
+    return max(40, min(120, shutil.get_terminal_size((100, 24)).columns))
+
+
 def _columns(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
         for row in [header, *rows]
     ]
-    return "\n".join(lines)
+    from .scrub import printable
+
+    return printable("\n".join(lines))
 
 
 @main.command("list")
@@ -129,7 +205,9 @@ def show(question: str, reference: bool, fmt: str, bank: Path | None) -> None:
         out += [f"  - {m.claim} -> {m.correction}" for m in r.misconceptions]
     if reference:
         out += ["", "Reference answer:", "", q.reference_answer.strip()]
-    click.echo("\n".join(out))
+    from .scrub import printable
+
+    click.echo(printable("\n".join(out)))
 
 
 @main.command()
@@ -178,6 +256,12 @@ def _check_output(output: Path | None) -> None:
         raise click.BadParameter(f"folder {str(output.parent)!r} does not exist", param_hint="--output")
 
 
+def _shown(path: Path | str) -> str:
+    from .scrub import printable
+
+    return printable(str(path))
+
+
 def _parse_numbers(value: str | None) -> list[str]:
     if not value:
         return []
@@ -206,8 +290,10 @@ def template(questions: str | None, output: Path | None, bank: Path | None) -> N
     if output is None:
         click.echo(sheet, nl=False)
     else:
-        output.write_text(sheet, encoding="utf-8")
-        click.echo(f"Wrote {len(chosen)} question(s) to {output}", err=True)
+        from .files import write_atomic
+
+        write_atomic(output, sheet)
+        click.echo(f"Wrote {len(chosen)} question(s) to {_shown(output)}", err=True)
 
 
 def backend_options(f: Any) -> Any:
@@ -215,8 +301,15 @@ def backend_options(f: Any) -> Any:
     from .config import BACKEND_CHOICES
 
     f = click.option(
+        "--timeout",
+        type=click.FloatRange(0, 3600, min_open=True),
+        help="Seconds to wait for each LLM request; all the requests for one answer, retries "
+        "included, get twice this. [env: GRADER_TIMEOUT; default: 60]",
+    )(f)
+    f = click.option(
         "--base-url",
-        help="OpenAI-compatible server, e.g. http://localhost:11434/v1 (Ollama). [env: OPENAI_BASE_URL]",
+        help="OpenAI-compatible server (http:// or https://), e.g. http://localhost:11434/v1 "
+        "(Ollama). [env: OPENAI_BASE_URL]",
     )(f)
     f = click.option("--model", help="Judge model. [env: GRADER_MODEL; default: see grader config]")(f)
     f = click.option(
@@ -242,6 +335,7 @@ def grade(
     backend: str | None,
     model: str | None,
     base_url: str | None,
+    timeout: float | None,
     fmt: str,
     bank: Path | None,
 ) -> None:
@@ -251,20 +345,38 @@ def grade(
     from .grading import grade as grade_answer
     from .report import render
 
-    settings = resolve_settings(backend=backend, model=model, base_url=base_url)
+    settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
     q = load_bank(bank).get(question)
     if answer_file is None:
         if sys.stdin is None or sys.stdin.isatty():
             raise click.UsageError("give the answer as FILE, or pipe it in: echo '...' | grader grade 4")
         answer_file = "-"
-    from .answers import MAX_ANSWER_BYTES, read_input
+    from .answers import MAX_ANSWER_BYTES
     from .errors import AnswerError
+    from .files import read_input
 
     text = read_input(answer_file, max_bytes=MAX_ANSWER_BYTES, error=AnswerError)
-    report = grade_answer(q, text, settings)
+    report = grade_answer(q, text, settings, judge=_judge_for(settings, _status_line))
     color = fmt == "text" and sys.stdout.isatty()
-    width = min(120, click.get_terminal_size()[0]) if color else 100
+    width = _width() if sys.stdout.isatty() else 100
     click.echo(render(report, fmt, color=color, width=width), nl=False)
+
+
+def _status_line(message: str) -> None:
+    """What the judge is waiting for, or why it retries: a line on stderr, whatever it is."""
+    from .scrub import clean
+
+    with contextlib.suppress(OSError):
+        click.echo(clean(message), err=True)
+
+
+def _judge_for(settings: Any, on_status: Any) -> Any:
+    """The LLM judge the settings ask for (None offline), telling `on_status` what it does."""
+    if settings.backend != "llm":
+        return None
+    from .grading import default_judge
+
+    return default_judge(settings, on_status=on_status)
 
 
 @main.command()
@@ -275,11 +387,18 @@ def grade(
     is_flag=True,
     help="Send one small request to check the connection and the model.",
 )
-def config(backend: str | None, model: str | None, base_url: str | None, test_connection: bool) -> None:
-    """Show the grading settings in effect (key masked) and where each came from."""
+def config(
+    backend: str | None,
+    model: str | None,
+    base_url: str | None,
+    timeout: float | None,
+    test_connection: bool,
+) -> None:
+    """Show the grading settings in effect (key and URL credentials masked) and where each came
+    from."""
     from .config import DEFAULT_MODEL, resolve_settings
 
-    s = resolve_settings(backend=backend, model=model, base_url=base_url)
+    s = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
     backend_line = s.backend + (
         f" (auto: {'a key or base URL is set' if s.backend == 'llm' else 'no key or base URL set'})"
         if s.requested_backend == "auto"
@@ -288,9 +407,9 @@ def config(backend: str | None, model: str | None, base_url: str | None, test_co
     rows = [
         ("backend", backend_line, s.source("backend")),
         ("model", s.model + (" (default)" if s.model == DEFAULT_MODEL else ""), s.source("model")),
-        ("base_url", s.base_url or "(OpenAI)", s.source("base_url")),
+        ("base_url", s.shown_base_url or "(OpenAI)", s.source("base_url")),
         ("api_key", s.masked_key, s.source("api_key")),
-        ("timeout", f"{s.timeout:g} s", "default"),
+        ("timeout", f"{s.timeout:g} s per request, {2 * s.timeout:g} s per answer", s.source("timeout")),
         ("retries", str(s.max_retries), "default"),
     ]
     if s.backend == "offline":
@@ -310,6 +429,24 @@ def config(backend: str | None, model: str | None, base_url: str | None, test_co
         click.echo(f"\nOK: {s.model} answered in {seconds:.2f} s: {reply!r}")
 
 
+class _Threshold(click.ParamType):
+    """A score from 0 to 100. click's FloatRange lets NaN through, and `mean < nan` is never
+    true, so a NaN threshold would pass every sheet."""
+
+    name = "score"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        import math
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if math.isnan(number) or not 0 <= number <= 100:
+            self.fail(f"{value!r} is not a score from 0 to 100", param, ctx)
+        return number
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE|- [FILE...]")
 @backend_options
@@ -324,7 +461,8 @@ def config(backend: str | None, model: str | None, base_url: str | None, test_co
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to this file instead of stdout.",
+    help="Write the report to this file instead of stdout (atomically: a failed write leaves "
+    "any old file as it was, and the report goes to stdout instead).",
 )
 @click.option(
     "--jobs",
@@ -337,63 +475,90 @@ def config(backend: str | None, model: str | None, base_url: str | None, test_co
 @click.option("--no-cache", is_flag=True, help="Grade again even if a cached grade exists.")
 @click.option(
     "--fail-under",
-    type=click.FloatRange(0, 100),
-    help="Exit with status 3 if the mean score of the graded answers is below this.",
+    type=_Threshold(),
+    help="Exit with status 3 if the mean score of the graded answers is below this (0-100).",
 )
 @click.option(
-    "--no-history", is_flag=True, help="Do not add the graded answers to your practice history."
+    "--record",
+    is_flag=True,
+    help="Add the sheet's answers to your practice history and review schedule. Each is saved "
+    "before it is graded; the same answer from the same file is recorded once, however often "
+    "the sheet is scored. Off by default: an instructor's sheets are not their own practice.",
 )
+@click.option("--no-history", is_flag=True, hidden=True)  # the old opt-out; recording is now opt-in
 @bank_option
 def score(
     files: tuple[str, ...],
     backend: str | None,
     model: str | None,
     base_url: str | None,
+    timeout: float | None,
     fmt: str,
     output: Path | None,
     jobs: int,
     no_cache: bool,
     fail_under: float | None,
+    record: bool,
     no_history: bool,
     bank: Path | None,
 ) -> None:
     """Grade every answer of one or more answer sheets (markdown, as `grader template` writes).
 
-    Unanswered questions are counted, not scored. Exit status 3 when the mean score is below
-    --fail-under; 4 when some answer could not be graded (its row says why)."""
-    from .answers import MAX_SHEET_BYTES, match_entries, parse_sheet, read_input
+    Unanswered questions are counted, not scored. Nothing is added to your practice history
+    unless --record is given. Exit status 3 when the mean score is below --fail-under; 4 when
+    some answer could not be graded (its row says why); 1 when the report cannot be written
+    (it is then printed to stdout, so the grading is not lost)."""
+    from .answers import MAX_SHEET_BYTES, match_entries, parse_sheet
     from .bank import load_bank
     from .batch import score_matches, sheet_report
-    from .cache import default_cache
     from .config import resolve_settings
     from .errors import SheetError
+    from .files import read_input
     from .report import render_sheet
 
-    settings = resolve_settings(backend=backend, model=model, base_url=base_url)
+    settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
     _check_output(output)
     loaded = load_bank(bank)
     matches = []
     for name in files:
         text = read_input(name, max_bytes=MAX_SHEET_BYTES, error=SheetError)
         label = "stdin" if name == "-" else name
-        entries = parse_sheet(text, label)
+        entries = parse_sheet(text, _shown(label))
         matches += [(label, m) for m in match_entries(entries, loaded.questions)]
-    cache = None if no_cache else default_cache()
+    cache = None if no_cache else _open_cache()
+    recorder = _Recorder(matches) if record and not no_history else None
     progress = _Progress(len(matches))
     try:
-        rows = score_matches(matches, settings, jobs=jobs, cache=cache, progress=progress)
+        judge = _judge_for(settings, progress.note)
+        rows = score_matches(
+            matches,
+            settings,
+            jobs=jobs,
+            cache=cache,
+            progress=(lambda row: (recorder.graded(row) if recorder else None, progress(row))),
+            judge=judge,
+        )
     finally:
         progress.close()
-    if not no_history:
-        _record_in_history(rows, matches)
+        if recorder is not None:
+            recorder.close()
     report = sheet_report(rows, settings, ["stdin" if f == "-" else f for f in files], fail_under)
     to_file = output is not None
     color = fmt == "text" and not to_file and sys.stdout.isatty()
-    width = min(120, click.get_terminal_size()[0]) if color else 100
+    width = _width() if not to_file and sys.stdout.isatty() else 100
     rendered = render_sheet(report, fmt, color=color, width=width)
     if output is not None:
-        output.write_text(rendered, encoding="utf-8")
-        click.echo(f"Wrote the report to {output}", err=True)
+        from .errors import OutputError
+        from .files import write_atomic
+
+        try:
+            write_atomic(output, rendered)
+        except OutputError as exc:
+            # The grading is done (and cached): do not lose it to a full disk or a read-only folder.
+            click.echo(render_sheet(report, fmt, color=False, width=100), nl=False)
+            _say_error(f"{exc}; the report is on standard output instead")
+            sys.exit(int(ExitCode.ERROR))
+        click.echo(f"Wrote the report to {_shown(output)}", err=True)
     else:
         click.echo(rendered, nl=False)
     t = report.totals
@@ -405,43 +570,80 @@ def score(
         sys.exit(int(ExitCode.BELOW_THRESHOLD))
 
 
-def _record_in_history(rows: Any, matches: Any) -> None:
-    """Freshly graded answers join the practice history (cached re-runs add nothing)."""
-    from .history import open_history
-    from .schedule import review
+def _open_cache() -> Any:
+    """The grade cache, or None (with a note) when it cannot be opened: it only saves time."""
+    from .cache import default_cache
 
-    fresh = [
-        (r, m)
-        for r, (_, m) in zip(rows, matches, strict=True)
-        if r.status == "graded" and not r.cached and r.report is not None
-    ]
-    if not fresh:
-        return
-    store = open_history()
     try:
-        for row, m in fresh:
-            attempt = store.add_attempt(row.question_id, m.entry.answer, source=f"score:{row.source}")
-            store.record_grade(attempt, row.report)
-            review(store, row.question_id, row.report.score)
-    finally:
-        store.close()
+        return default_cache()
+    except GraderError as exc:
+        from .scrub import clean
+
+        click.echo(f"Note: grading without the cache: {clean(str(exc))}", err=True)
+        return None
+
+
+class _Recorder:
+    """`grader score --record`: every answered entry saved to the history before anything is
+    graded (so a crash or kill -9 loses none: the next run, or `grader history --regrade`,
+    completes them), each grade recorded as it arrives, and an answer already recorded from the
+    same file never recorded twice."""
+
+    def __init__(self, matches: Any) -> None:
+        from .history import open_history
+
+        self.store = open_history()
+        self.attempts: dict[int, int] = {}  # entry index -> attempt id, for those not yet graded
+        for i, (source, m) in enumerate(matches):
+            if m.question is None or not m.entry.answered:
+                continue
+            attempt, graded = self.store.add_once(
+                m.question.id, m.entry.answer, source=f"score:{source}"
+            )
+            if not graded:
+                self.attempts[i] = attempt
+
+    def graded(self, row: Any) -> None:
+        from .schedule import review
+
+        attempt = self.attempts.pop(row.entry, None)
+        if attempt is None:
+            return
+        if row.status == "graded" and row.report is not None:
+            self.store.record_grade(attempt, row.report)
+            review(self.store, row.question_id, row.report.score)
+        elif row.status == "error" and row.error:
+            self.store.record_error(attempt, row.error)
+
+    def close(self) -> None:
+        self.store.close()
 
 
 class _Progress:
-    """A progress bar on stderr when it is a terminal; silent otherwise (logs, pipes, CI)."""
+    """A progress bar on stderr when stderr is a terminal; silent otherwise (logs, pipes, CI).
+    `note` prints a line above the bar (or on stderr when there is none)."""
 
     def __init__(self, total: int) -> None:
         self._bar = None
         if sys.stderr.isatty() and total > 1:
+            from rich.console import Console
             from rich.progress import Progress
 
-            self._bar = Progress(transient=True, console=None)
+            self._bar = Progress(transient=True, console=Console(stderr=True))
             self._bar.start()
             self._task = self._bar.add_task("grading", total=total)
 
     def __call__(self, row: Any) -> None:
         if self._bar is not None:
             self._bar.advance(self._task)
+
+    def note(self, message: str) -> None:
+        from .scrub import clean
+
+        if self._bar is not None:
+            self._bar.console.print(clean(message), markup=False, highlight=False)
+        else:
+            _status_line(message)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -463,21 +665,24 @@ def practice(
     backend: str | None,
     model: str | None,
     base_url: str | None,
+    timeout: float | None,
     bank: Path | None,
 ) -> None:
     """Answer questions one at a time and get each graded; by default the next one due for review.
 
     Every answer is saved to the history before it is graded. Ctrl-C while typing keeps a draft,
-    offered back the next time. Exit status 130 after Ctrl-C."""
+    offered back the next time; so do closing the terminal (SIGHUP) and SIGTERM. Exit status 130
+    after Ctrl-C (129 after SIGHUP, 143 after SIGTERM)."""
     from rich.console import Console
 
     from .bank import load_bank
     from .config import resolve_settings
     from .history import open_history
-    from .practice import DraftSaved, Session
+    from .practice import DraftSaved, Session, catch_signals
     from .schedule import next_question
 
-    settings = resolve_settings(backend=backend, model=model, base_url=base_url)
+    settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
+    catch_signals()
     loaded = load_bank(bank)
     questions = list(loaded.questions)
     if topic is not None:
@@ -489,12 +694,27 @@ def practice(
             )
     history = open_history()
     console = Console(highlight=False)
+    judge: list[Any] = []  # built on the first answer: openai is not imported before it is needed
+
+    def status(message: str) -> None:
+        from .scrub import clean
+
+        console.print(clean(message), style="dim", markup=False, highlight=False)
+
+    def grade_one(q: Any, text: str) -> Any:
+        from .grading import grade as grade_answer
+
+        if not judge:
+            judge.append(_judge_for(settings, status))
+        return grade_answer(q, text, settings, judge=judge[0])
+
     session = Session(
         questions=questions,
         history=history,
         settings=settings,
         console=console,
         editor=(lambda text: click.edit(text, extension=".md")) if editor else None,
+        grade=grade_one,
     )
     draft_text = ""
     first = None
@@ -522,16 +742,23 @@ def practice(
     try:
         session.run(first, reason, draft_text)
     except DraftSaved as exc:
-        console.print(
+        _farewell(
+            console,
             f"\nDraft of question {loaded.get(exc.question_id).number} saved: "
-            "`grader practice` will offer it next time."
+            "`grader practice` will offer it next time.",
         )
-        sys.exit(130)
-    except KeyboardInterrupt:
-        console.print("\nInterrupted. Answers already submitted are in `grader history`.")
-        sys.exit(130)
+        sys.exit(128 + exc.signum)
+    except KeyboardInterrupt as exc:
+        _farewell(console, "\nInterrupted. Answers already submitted are in `grader history`.")
+        sys.exit(128 + getattr(exc, "signum", 2))
     finally:
         history.close()
+
+
+def _farewell(console: Any, text: str) -> None:
+    # The terminal may be closed (SIGHUP): the draft is saved all the same.
+    with contextlib.suppress(OSError):
+        console.print(text, markup=False, highlight=False)
 
 
 @main.command()
@@ -549,6 +776,7 @@ def history(
     backend: str | None,
     model: str | None,
     base_url: str | None,
+    timeout: float | None,
     bank: Path | None,
 ) -> None:
     """List past attempts, newest first; --regrade grades those saved ungraded."""
@@ -560,7 +788,7 @@ def history(
     store = open_history()
     try:
         if regrade:
-            _regrade(store, loaded, qid, backend, model, base_url)
+            _regrade(store, loaded, qid, backend, model, base_url, timeout)
             return
         attempts = store.attempts(qid, limit=limit)
     finally:
@@ -615,24 +843,28 @@ def _regrade(
     backend: str | None,
     model: str | None,
     base_url: str | None,
+    timeout: float | None,
 ) -> None:
     from .config import resolve_settings
     from .grading import grade
     from .schedule import review
+    from .scrub import clean
 
-    settings = resolve_settings(backend=backend, model=model, base_url=base_url)
+    settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
     pending = store.attempts(qid, status="ungraded")
     if not pending:
         click.echo("Nothing to regrade: every attempt is graded.")
         return
+    judge = _judge_for(settings, _status_line)
     failed = 0
     for a in reversed(pending):  # oldest first, so the schedule sees them in order
         try:
             question = loaded.get(a.question_id)
-            report = grade(question, a.answer, settings)
+            report = grade(question, a.answer, settings, judge=judge)
         except GraderError as exc:
-            store.record_error(a.id, " ".join(exc.lines()))
-            click.echo(f"#{a.id} {a.question_id}: {' '.join(exc.lines())}", err=True)
+            message = clean(" ".join(exc.lines()), settings.secrets)
+            store.record_error(a.id, message)
+            click.echo(f"#{a.id} {a.question_id}: {message}", err=True)
             failed += 1
             continue
         store.record_grade(a.id, report)
@@ -753,7 +985,12 @@ def eval_(
         progress.close()
     result = evaluate(rows, predicted)
     if plot is not None:
-        _scatter(result, plot)
+        try:
+            _scatter(result, plot)
+        except OSError as exc:
+            from .errors import OutputError
+
+            raise OutputError(plot, exc.strerror or str(exc)) from exc
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))
         return
@@ -855,9 +1092,10 @@ def new(
     most specific words as keywords: a first draft of the rubric to edit, then `grader check`."""
     import yaml
 
-    from .answers import MAX_ANSWER_BYTES, read_input
+    from .answers import MAX_ANSWER_BYTES
     from .bootstrap import derive_key_points
     from .errors import AnswerError, RubricError
+    from .files import make_dirs, read_input, write_atomic
 
     if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", question_id):
         raise click.BadParameter(
@@ -879,8 +1117,8 @@ def new(
                 )
             ]
         )
-    (bank_dir / "rubrics").mkdir(parents=True, exist_ok=True)
-    (bank_dir / "reference_answers").mkdir(parents=True, exist_ok=True)
+    make_dirs(bank_dir / "rubrics")
+    make_dirs(bank_dir / "reference_answers")
     rubric_path = bank_dir / "rubrics" / f"{question_id}.yaml"
     if rubric_path.exists():
         raise click.BadParameter(f"{rubric_path} exists already", param_hint="QUESTION_ID")
@@ -896,15 +1134,12 @@ def new(
         "difficulty": difficulty,
         "key_points": [p.model_dump(mode="json", exclude_defaults=True) for p in points],
     }
-    rubric_path.write_text(
-        yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"
-    )
-    (bank_dir / "reference_answers" / f"{question_id}.md").write_text(
-        reference.strip() + "\n", encoding="utf-8"
-    )
+    # The reference first: a rubric without its reference would make the bank fail to load.
+    write_atomic(bank_dir / "reference_answers" / f"{question_id}.md", reference.strip() + "\n")
+    write_atomic(rubric_path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
     click.echo(
-        f"Wrote {rubric_path} ({len(points)} key points) and its reference answer. "
-        f"Edit the points, then run: grader check --bank {bank_dir}"
+        f"Wrote {_shown(rubric_path)} ({len(points)} key points) and its reference answer. "
+        f"Edit the points, then run: grader check --bank {_shown(bank_dir)}"
     )
 
 

@@ -21,7 +21,7 @@ BACKEND_CHOICES = ("auto", "offline", "llm")
 # The judge model when none is configured. One constant, documented in the README; override with
 # --model or GRADER_MODEL. Any OpenAI-compatible chat model with JSON output works.
 DEFAULT_MODEL = "gpt-6.1-terra"
-DEFAULT_TIMEOUT = 60.0  # seconds per request
+DEFAULT_TIMEOUT = 60.0  # seconds per request; an answer's retries share twice that (judge.Judge)
 DEFAULT_MAX_RETRIES = 3  # for 429, 5xx, timeouts, refusals and truncated output
 DEFAULT_SEED = 1234
 # Local servers (Ollama, vLLM, llama.cpp) accept any key; the openai client insists on one.
@@ -51,6 +51,21 @@ class Settings:
             return f"({PLACEHOLDER_KEY}: a local server needs none)"
         return f"{key[:3]}...{key[-4:]}" if len(key) > 12 else "****"
 
+    @property
+    def secrets(self) -> list[str]:
+        """What must never be shown or stored: the key and the base URL's credentials."""
+        from .scrub import url_secrets
+
+        key = [self.api_key] if self.api_key and self.api_key != PLACEHOLDER_KEY else []
+        return key + url_secrets(self.base_url)
+
+    @property
+    def shown_base_url(self) -> str | None:
+        """The base URL as reports and `grader config` show it: credentials masked."""
+        from .scrub import display_url
+
+        return display_url(self.base_url) if self.base_url else None
+
     def source(self, name: str) -> str:
         return dict(self.sources).get(name, "default")
 
@@ -67,6 +82,38 @@ def _pick(
         if env.get(var):
             return env[var], var
     return None, "default"
+
+
+def _check_url(url: str, source: str) -> str:
+    from urllib.parse import urlsplit
+
+    from .scrub import display_url, printable
+
+    try:
+        parts = urlsplit(url.strip())
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        if ok:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(
+            f"{printable(display_url(url))!r} (from {source}) is not an http:// or https:// URL; "
+            "e.g. http://localhost:11434/v1"
+        )
+    return url.strip()
+
+
+def _timeout(value: float | str | None, source: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not (0 < seconds <= 3600):  # also refuses NaN
+        raise ConfigError(f"timeout {value!r} (from {source}) must be a number of seconds, 0 to 3600")
+    return seconds
 
 
 def resolve_settings(
@@ -91,7 +138,14 @@ def resolve_settings(
         )
     chosen_model, model_src = _pick("model", model, env, "GRADER_MODEL")
     url, url_src = _pick("base_url", base_url, env, "OPENAI_BASE_URL")
+    if url:
+        url = _check_url(url, url_src)
     key, key_src = _pick("api_key", None, env, "OPENAI_API_KEY")
+    if timeout is not None:
+        seconds, timeout_src = _timeout(timeout, "--timeout"), "--timeout"
+    else:
+        seconds = _timeout(env.get("GRADER_TIMEOUT"), "GRADER_TIMEOUT")
+        timeout_src = "GRADER_TIMEOUT" if seconds is not None else "default"
     if chosen_backend == "auto":
         resolved: Backend = "llm" if (key or url) else "offline"
     else:
@@ -108,13 +162,14 @@ def resolve_settings(
         model=chosen_model or DEFAULT_MODEL,
         base_url=url,
         api_key=key,
-        timeout=timeout or DEFAULT_TIMEOUT,
+        timeout=seconds or DEFAULT_TIMEOUT,
         requested_backend=chosen_backend,
         sources=(
             ("backend", backend_src),
             ("model", model_src),
             ("base_url", url_src),
             ("api_key", key_src),
+            ("timeout", timeout_src),
         ),
     )
 

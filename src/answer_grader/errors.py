@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # misuse: unknown option, bad argument (click's own code)
     BELOW_THRESHOLD = 3  # graded, but the score is below --fail-under
     NOT_GRADED = 4  # the grader itself failed (LLM unreachable, invalid output): no score given
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT); SIGHUP and SIGTERM give 129 and 143
 
 
 class GraderError(Exception):
@@ -106,6 +107,7 @@ class JudgeError(GraderError):
     exit_code = ExitCode.NOT_GRADED
 
     def __init__(self, message: str, *, attempts: int = 0, cause: str | None = None):
+        self.message = message
         self.attempts = attempts
         self.cause = cause
         super().__init__(f"could not grade: {message}")
@@ -113,3 +115,27 @@ class JudgeError(GraderError):
 
 class SheetError(GraderError):
     """An answer sheet cannot be read: missing, not UTF-8, empty, too large, no question in it."""
+
+
+class OutputError(GraderError):
+    """A report, sheet or bank file could not be written (a read-only folder, a full disk)."""
+
+    def __init__(self, path: object, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        from .scrub import printable
+
+        super().__init__(f"cannot write {printable(self.path)}: {reason}")
+
+
+class PatternTimeout(GraderError):
+    """A keyword regex of the bank took too long on one text: a pattern that backtracks
+    catastrophically, such as `(a|aa)+$`. `grader check` finds such patterns in a bank."""
+
+    def __init__(self, pattern: str, seconds: float):
+        self.pattern = pattern
+        self.seconds = seconds
+        super().__init__(
+            f"the keyword pattern /{pattern}/ took more than {seconds:g} s on this answer and was "
+            "stopped; simplify it (grader check --bank DIR tests every pattern)"
+        )

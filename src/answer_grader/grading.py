@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .config import Settings
@@ -332,7 +332,8 @@ def grade(
     )
 
 
-def default_judge(settings: Settings):  # type: ignore[no-untyped-def]
+def default_judge(settings: Settings, on_status: Callable[[str], None] | None = None):  # type: ignore[no-untyped-def]
+    """The judge the settings describe; `on_status` hears about waits and retries."""
     from .judge import Judge, make_client
 
     client = make_client(settings.base_url, settings.api_key, settings.timeout)
@@ -342,12 +343,14 @@ def default_judge(settings: Settings):  # type: ignore[no-untyped-def]
         seed=settings.seed,
         max_retries=settings.max_retries,
         timeout=settings.timeout,
+        on_status=on_status,
+        secrets=settings.secrets,
     )
 
 
 def grader_name(settings: Settings, offline_model: str) -> str:
     if settings.backend == "llm":
-        where = settings.base_url or "OpenAI"
+        where = settings.shown_base_url or "OpenAI"
         return f"LLM judge {settings.model} at {where}, cross-checked by keywords and {offline_model}"
     return f"offline grader: keywords + {offline_model}"
 

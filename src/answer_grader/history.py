@@ -70,6 +70,21 @@ def m004_attempt_source(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE attempts ADD COLUMN source TEXT NOT NULL DEFAULT 'practice'")
 
 
+@migration
+def m005_attempt_source_index(db: sqlite3.Connection) -> None:
+    # `grader score --record` looks up each answer by question and sheet before it adds it.
+    db.execute("CREATE INDEX attempts_source ON attempts (question_id, source)")
+
+
+# What each migration makes, checked on every open (`History._check_tables`).
+_MADE_BY = {
+    "m001_attempts": ("attempts", "attempts.answer", "attempts.status"),
+    "m002_drafts": ("drafts",),
+    "m003_cards": ("cards",),
+    "m004_attempt_source": ("attempts.source",),
+}
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -118,7 +133,6 @@ class History:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        from .errors import StoreError
         from .storage import open_db
 
         # autocommit: we open transactions ourselves, so each write is one short one.
@@ -126,8 +140,31 @@ class History:
         self.db.row_factory = sqlite3.Row
         try:
             self.migrate()
+            self._check_tables()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: not a usable history ({exc}); move it aside") from exc
+            from .storage import store_error
+
+            raise store_error(path, exc) from exc
+
+    def _check_tables(self) -> None:
+        """The migrations are recorded as done; make sure what they made is there. A table dropped
+        by hand (or by a tool) would otherwise surface later as a traceback."""
+        from .errors import StoreError
+
+        have = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(attempts)")}
+        missing = [
+            what
+            for name, _ in MIGRATIONS
+            for what in _MADE_BY.get(name, ())
+            if (what.split(".")[1] not in columns if "." in what else what not in have)
+        ]
+        if missing:
+            raise StoreError(
+                f"{self.path}: not a usable history: {', '.join(missing)} missing although its "
+                "migrations are recorded (was the file edited?); move it aside and grader starts "
+                "a new one"
+            )
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -183,6 +220,24 @@ class History:
                 ),
             )
             return int(cur.lastrowid or 0)
+
+    def add_once(self, question_id: str, answer: str, *, source: str) -> tuple[int, bool]:
+        """Save an answer unless the same text to the same question from the same source is
+        saved already: (attempt id, whether that attempt is graded). One transaction, so two
+        processes scoring the same sheet at once still record it once."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT id, status FROM attempts WHERE question_id = ? AND source = ? AND answer = ?"
+                " ORDER BY id LIMIT 1",
+                (question_id, source, answer),
+            ).fetchone()
+            if row is not None:
+                return int(row[0]), row[1] == "graded"
+            cur = db.execute(
+                "INSERT INTO attempts (question_id, answer, submitted, source) VALUES (?, ?, ?, ?)",
+                (question_id, answer, _iso(now()), source),
+            )
+            return int(cur.lastrowid or 0), False
 
     def record_grade(self, attempt_id: int, report: GradeReport) -> None:
         with self._write() as db:

@@ -21,15 +21,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .config import PLACEHOLDER_KEY
 from .errors import ConnectionTestFailed, JudgeError
 from .models import Question
+from .scrub import printable, redact, url_secrets
 
 # Bump when the prompt or the response model changes: cached grades carry it.
 JUDGE_PROMPT_VERSION = "2026-11-29.1"
@@ -184,7 +187,13 @@ def check_against_rubric(judgement: Judgement, question: Question) -> list[str]:
 
 
 class Judge:
-    """Grades answers with an OpenAI-compatible chat model. `client` is an `openai.OpenAI`."""
+    """Grades answers with an OpenAI-compatible chat model. `client` is an `openai.OpenAI`.
+
+    Time: each request may take `timeout` seconds, and all the requests for one answer (retries,
+    backoff, the re-ask, the fallback modes) share a budget of `budget` seconds, twice the timeout by
+    default, so a hung server costs about two timeouts per answer, not one per retry. While it
+    waits or before it retries, `on_status` (if given) is told what is happening, in words.
+    """
 
     def __init__(
         self,
@@ -194,8 +203,12 @@ class Judge:
         seed: int = 1234,
         max_retries: int = 3,
         timeout: float = 60.0,
+        budget: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         max_tokens: int | None = None,
+        on_status: Callable[[str], None] | None = None,
+        secrets: Sequence[str] | None = None,
     ) -> None:
         # Retries are ours, not the client's: a 500 that means "format unsupported" must switch
         # modes at once instead of being retried blindly.
@@ -203,18 +216,33 @@ class Judge:
         self.model = model
         self.seed = seed
         self.max_retries = max_retries
+        self.timeout = timeout
+        self.budget = budget if budget is not None else 2 * timeout
         self.sleep = sleep
+        self.clock = clock
+        self.on_status = on_status
         self._send_temperature = True
         # Unset by default: reasoning models count hidden reasoning in the limit. Small local
         # models that loop inside a JSON grammar need one.
         self.max_tokens = max_tokens
+        if secrets is None:  # what the client was given: its key and any credentials in its URL
+            key = getattr(client, "api_key", None)
+            secrets = [k for k in [key] if isinstance(k, str)]
+            secrets += url_secrets(str(getattr(client, "base_url", "") or ""))
+        self.secrets = [s for s in secrets if s and s != PLACEHOLDER_KEY]
+
+    def _status(self, message: str, state: dict[str, Any] | None = None) -> None:
+        if self.on_status is not None:
+            where = f"Question {state['question']}: " if state and "question" in state else ""
+            self.on_status(redact(where + message, self.secrets))
 
     # -- one request, with retries for transient failures -------------------------------------
 
-    def _create(self, messages: list[dict[str, str]], mode: Mode, state: dict[str, int]) -> str:
+    def _create(self, messages: list[dict[str, str]], mode: Mode, state: dict[str, Any]) -> str:
         import openai
 
         retries = 0
+        shortened = False
         while True:
             kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
             if self._send_temperature:
@@ -224,9 +252,18 @@ class Judge:
                 kwargs["response_format"] = fmt
             if self.max_tokens:
                 kwargs["max_tokens"] = self.max_tokens
+            remaining = state["deadline"] - self.clock()
+            if remaining <= min(0.5, self.timeout / 4):
+                raise JudgeError(
+                    f"{state.get('last') or 'no reply'}; gave up after {state['attempts']} "
+                    f"attempts in {self.budget:g} s (the time allowed per answer: twice --timeout)",
+                    attempts=state["attempts"],
+                )
+            kwargs["timeout"] = min(self.timeout, remaining)
             state["attempts"] += 1
             try:
-                completion = self.client.chat.completions.create(**kwargs)
+                with _Waiting(lambda m: self._status(m, state), kwargs["timeout"]):
+                    completion = self.client.chat.completions.create(**kwargs)
             except openai.BadRequestError as exc:
                 text = _error_text(exc)
                 if (
@@ -245,14 +282,13 @@ class Judge:
                 text = _error_text(exc)
                 if fmt is not None and _UNSUPPORTED.search(text):
                     raise _Unsupported(text) from exc
-                retries = self._backoff(retries, f"server error {exc.status_code}", exc)
+                retries = self._backoff(retries, f"server error {exc.status_code}", exc, state)
                 continue
             except openai.RateLimitError as exc:
-                retries = self._backoff(retries, "rate limited (429)", exc)
+                retries = self._backoff(retries, "rate limited (429)", exc, state)
                 continue
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-                reason = "timed out" if isinstance(exc, openai.APITimeoutError) else "is unreachable"
-                retries = self._backoff(retries, f"the server {reason}", exc)
+                retries = self._backoff(retries, _connection_problem(exc, kwargs["timeout"]), exc, state)
                 continue
             except openai.AuthenticationError as exc:
                 raise JudgeError(
@@ -265,46 +301,92 @@ class Judge:
             except openai.APIStatusError as exc:
                 raise JudgeError(f"the server answered {exc.status_code}: {_error_text(exc)}") from exc
             except ValueError as exc:  # a 200 whose body is not JSON at all
-                retries = self._backoff(retries, f"the server's reply is not JSON ({exc})", None)
+                retries = self._backoff(retries, f"the server's reply is not JSON ({exc})", None, state)
                 continue
 
+            if not hasattr(completion, "choices"):
+                # A 200 that is not a chat completion: a proxy's or captive portal's page, or a
+                # base URL that points at a web site. Asking again gets the same page.
+                raise JudgeError(_not_a_completion(completion))
             choice = completion.choices[0] if completion.choices else None
             if choice is None:
-                retries = self._backoff(retries, "the server returned no choices", None)
+                retries = self._backoff(retries, "the server returned no choices", None, state)
                 continue
             if getattr(choice.message, "refusal", None):
-                retries = self._backoff(retries, f"the model refused: {choice.message.refusal}", None)
+                refusal = _short(str(choice.message.refusal))
+                retries = self._backoff(retries, f"the model refused: {refusal}", None, state)
                 continue
             if choice.finish_reason == "length":
-                retries = self._backoff(retries, "the output was cut off (finish_reason=length)", None)
-                messages = [
-                    *messages,
-                    {
-                        "role": "user",
-                        "content": "Keep the reasoning under 80 "
-                        "words and the feedback to one short sentence per point.",
-                    },
-                ]
+                retries = self._backoff(
+                    retries, "the output was cut off (finish_reason=length)", None, state
+                )
+                if not shortened:  # asked once; repeating it on every retry adds nothing
+                    shortened = True
+                    messages = [
+                        *messages,
+                        {
+                            "role": "user",
+                            "content": "Keep the reasoning under 80 "
+                            "words and the feedback to one short sentence per point.",
+                        },
+                    ]
                 continue
             if choice.finish_reason == "content_filter":
                 raise JudgeError("the provider's content filter stopped the output")
             return choice.message.content or ""
 
-    def _backoff(self, retries: int, reason: str, exc: Exception | None) -> int:
+    def _backoff(self, retries: int, reason: str, exc: Exception | None, state: dict[str, Any]) -> int:
+        state["last"] = reason
         if retries >= self.max_retries:
             raise JudgeError(f"{reason}; gave up after {retries + 1} attempts", attempts=retries + 1)
         delay = min(MAX_BACKOFF, 0.5 * 2**retries)
         retry_after = _retry_after(exc)
         if retry_after is not None:
             delay = min(MAX_BACKOFF, max(delay, retry_after))
+        remaining = state["deadline"] - self.clock()
+        if remaining - delay < min(1.0, self.timeout / 4):  # no time left to try again
+            raise JudgeError(
+                f"{reason}; gave up after {state['attempts']} attempts in {self.budget:g} s "
+                "(the time allowed per answer: twice --timeout)",
+                attempts=state["attempts"],
+            )
+        self._status(f"{reason}, retry {retries + 1} of {self.max_retries} in {delay:.2g} s", state)
         self.sleep(delay)
         return retries + 1
 
     # -- the whole exchange ---------------------------------------------------------------------
 
     def judge(self, question: Question, answer: str) -> JudgeResult:
-        """Grade `answer` against every key point of `question`. Raises JudgeError if it cannot."""
-        state = {"attempts": 0, "temperature_dropped": 0}
+        """Grade `answer` against every key point of `question`. Raises JudgeError if it cannot.
+        No secret of the configuration survives into the error or the judgement."""
+        state: dict[str, Any] = {
+            "attempts": 0,
+            "temperature_dropped": 0,
+            "deadline": self.clock() + self.budget,
+            "question": question.number,
+        }
+        try:
+            result = self._judge(question, answer, state)
+        except JudgeError as exc:
+            if not self.secrets and redact(exc.message) == exc.message:
+                raise
+            raise JudgeError(
+                redact(exc.message, self.secrets), attempts=exc.attempts, cause=exc.cause
+            ) from exc.__cause__
+        j = result.judgement
+        clean = j.model_copy(
+            update={
+                "reasoning": redact(j.reasoning, self.secrets),
+                "overall_feedback": redact(j.overall_feedback, self.secrets),
+                "points": [
+                    p.model_copy(update={"feedback": redact(p.feedback, self.secrets)}) for p in j.points
+                ],
+            }
+        )
+        result.judgement = clean
+        return result
+
+    def _judge(self, question: Question, answer: str, state: dict[str, Any]) -> JudgeResult:
         notes: list[str] = []
         for mode in LADDER:
             messages = build_messages(question, answer, with_schema=mode != "json_schema")
@@ -354,6 +436,60 @@ class Judge:
             "the server supports none of json_schema, json_object or plain output: " + "; ".join(notes),
             attempts=state["attempts"],
         )
+
+
+WAIT_NOTICE = 10.0  # seconds without a reply before saying that we are waiting, and how often
+
+
+class _Waiting:
+    """While a request is out, tell `status` every WAIT_NOTICE seconds that we are still waiting."""
+
+    def __init__(self, status: Callable[[str], None], timeout: float) -> None:
+        self._status = status
+        self._timeout = timeout
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        waited = 0.0
+        while not self._done.wait(WAIT_NOTICE):
+            waited += WAIT_NOTICE
+            self._status(f"waiting for the server: {waited:.0f} s of {self._timeout:.0f} s")
+
+    def __enter__(self) -> _Waiting:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+
+
+def _connection_problem(exc: Exception, timeout: float) -> str:
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return f"the server timed out (no reply within {timeout:.3g} s)"
+    # The transport's own exception says which: refused or unresolvable (never connected), or
+    # dropped after the request was sent (a crash or a proxy cutting the reply).
+    names = set()
+    cause: BaseException | None = exc
+    while cause is not None and len(names) < 8:
+        names.add(type(cause).__name__)
+        cause = cause.__cause__ or cause.__context__
+    if names & {"RemoteProtocolError", "ReadError", "WriteError"}:
+        return "the server closed the connection before answering"
+    return "the server is unreachable"
+
+
+def _not_a_completion(body: object) -> str:
+    text = body if isinstance(body, str) else repr(body)
+    head = printable(" ".join(text.split()))[:80]
+    kind = "an HTML page" if re.search(r"<\s*(!doctype|html|head|body)", text, re.I) else "text"
+    return (
+        f"the server answered 200 with {kind}, not a chat completion ({head!r}); check the base "
+        "URL (it usually ends in /v1) and any proxy in between"
+    )
 
 
 def _parse(content: str, question: Question) -> tuple[Judgement | None, str | None]:
@@ -416,7 +552,7 @@ def make_client(base_url: str | None, api_key: str | None, timeout: float) -> An
 
 
 def check_connection(settings: Any) -> tuple[float, str]:
-    """Send one tiny chat request; return (seconds, reply). Raises JudgeError on failure."""
+    """Send one tiny chat request; return (seconds, reply). Raises ConnectionTestFailed."""
     import openai
 
     client = make_client(settings.base_url, settings.api_key, settings.timeout)
@@ -427,6 +563,15 @@ def check_connection(settings: Any) -> tuple[float, str]:
             messages=[{"role": "user", "content": "Reply with the single word OK."}],
         )
     except openai.APIError as exc:
-        raise ConnectionTestFailed(f"the connection test failed: {_error_text(exc)}") from exc
+        text = _error_text(exc)
+        if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError):
+            text = _connection_problem(exc, settings.timeout)
+        raise ConnectionTestFailed(
+            f"the connection test failed: {redact(text, settings.secrets)}"
+        ) from exc
+    except ValueError as exc:  # a 200 whose body is not JSON
+        raise ConnectionTestFailed(f"the connection test failed: the reply is not JSON ({exc})") from exc
+    if not hasattr(completion, "choices"):
+        raise ConnectionTestFailed(f"the connection test failed: {_not_a_completion(completion)}")
     reply = (completion.choices[0].message.content or "").strip() if completion.choices else ""
-    return time.perf_counter() - start, _short(reply, 60)
+    return time.perf_counter() - start, redact(_short(reply, 60), settings.secrets)

@@ -14,7 +14,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
+from .errors import PatternTimeout
 from .models import KeyPoint, RegexTerm
 from .text import Sentence
 
@@ -102,7 +104,7 @@ class Term:
     label: str
     stems: tuple[str, ...] = ()
     joined: str | None = None
-    pattern: re.Pattern[str] | None = None
+    pattern: Any = None  # a compiled `regex` pattern
 
 
 @lru_cache(maxsize=16384)
@@ -113,9 +115,38 @@ def _compile_plain(term: str) -> Term:
     return Term(label=term, stems=stems, joined=joined)
 
 
+# Keyword regexes come from banks anyone can write, so they run in the `regex` package with a time
+# limit: a pattern that backtracks catastrophically ("(a|aa)+$") stops with PatternTimeout instead
+# of hanging grading. A sane pattern takes microseconds on a sentence.
+REGEX_TIMEOUT = 0.25  # seconds per search of one sentence
+CHECK_TIMEOUT = 0.05  # seconds per probe in `slow_pattern` (grader check, loading a bank)
+
+
+def compile_regex(pattern: str):  # type: ignore[no-untyped-def]
+    """A keyword pattern compiled as grading runs it (raises regex.error if it is invalid)."""
+    import regex
+
+    return regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
+
+
 @lru_cache(maxsize=4096)
 def _compile_regex(pattern: str) -> Term:
-    return Term(label=f"/{pattern}/", pattern=re.compile(pattern, re.IGNORECASE))
+    return Term(label=f"/{pattern}/", pattern=compile_regex(pattern))
+
+
+def slow_pattern(pattern: str) -> bool:
+    """Whether a keyword pattern backtracks catastrophically on text built from its own letters
+    (runs of one letter, with and without spaces, ending in a character that cannot match): the
+    inputs that make patterns such as (a|aa)+$ or (\\w+\\s?)*$ take exponential time."""
+    compiled = compile_regex(pattern)
+    letters = sorted({c for c in pattern.lower() if c.isalnum()})[:12] or ["a"]
+    for c in letters:
+        for probe in (c * 48 + "!", (c + " ") * 24 + "!", c * 48):
+            try:
+                compiled.search(probe, timeout=CHECK_TIMEOUT)
+            except TimeoutError:
+                return True
+    return False
 
 
 def compile_term(term: str | RegexTerm) -> Term:
@@ -151,10 +182,13 @@ def find_term(term: Term, sent: AnalysedSentence) -> TermHit | None:
     """The first affirmative occurrence of `term` in the sentence, or None."""
     tokens = sent.tokens
     if term.pattern is not None:
-        for m in term.pattern.finditer(sent.sentence.text):
-            idx = next((i for i, t in enumerate(tokens) if t.end > m.start()), None)
-            if idx is None or not _negated(tokens, idx):
-                return TermHit(term.label, m.start(), m.end())
+        try:
+            for m in term.pattern.finditer(sent.sentence.text, timeout=REGEX_TIMEOUT):
+                idx = next((i for i, t in enumerate(tokens) if t.end > m.start()), None)
+                if idx is None or not _negated(tokens, idx):
+                    return TermHit(term.label, m.start(), m.end())
+        except TimeoutError as exc:
+            raise PatternTimeout(term.label.strip("/"), REGEX_TIMEOUT) from exc
         return None
     n = len(term.stems)
     if n == 0:

@@ -6,41 +6,130 @@ Ctrl-C while typing stores a draft that the next session offers back.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from .config import Settings
 from .errors import GraderError
 from .history import History, now
 from .models import GradeReport, Question
+from .scrub import clean, printable
 
 END_MARK = "."
 MENU = "[r]etry  [s]how reference  [h]int  [n]ext question  [q]uit"
 
 
 class DraftSaved(Exception):
-    """Ctrl-C while typing: the text so far is kept as a draft."""
+    """Ctrl-C (or SIGHUP, SIGTERM) while typing: the text so far is kept as a draft."""
 
-    def __init__(self, question_id: str) -> None:
+    def __init__(self, question_id: str, signum: int = signal.SIGINT) -> None:
         self.question_id = question_id
+        self.signum = int(signum)
         super().__init__(question_id)
 
 
-def read_multiline(read_line: Callable[[str], str]) -> tuple[list[str], bool]:
-    """Lines until a line holding only "." or end of input. Returns (lines, interrupted)."""
+class Terminated(KeyboardInterrupt):
+    """SIGHUP (the terminal closed) or SIGTERM, handled as Ctrl-C is: what was typed is kept."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = int(signum)
+        super().__init__(signal.Signals(signum).name)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+def catch_signals() -> None:
+    """Make Ctrl-C, SIGHUP and SIGTERM reach the session as exceptions, so a draft is saved.
+
+    SIGINT is set back to Python's handler explicitly: a process started from a background job or
+    a supervisor inherits SIGINT as *ignored*, and Python then leaves it ignored, so Ctrl-C would
+    do nothing at all (this is what made a pty test hang for 90 s in a CI runner)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for name in ("SIGHUP", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _terminate)
+
+
+def read_multiline(read_line: Callable[[str], str]) -> tuple[list[str], int | None]:
+    """Lines until a line holding only "." or end of input. Returns (lines, the signal that
+    interrupted the typing, or None)."""
     lines: list[str] = []
-    while True:
+    with _TypedLinesKept() as kept:
+        while True:
+            try:
+                line = read_line("")
+            except EOFError:
+                return lines, None
+            except KeyboardInterrupt as exc:
+                return lines + kept.pending(), getattr(exc, "signum", signal.SIGINT)
+            if line.strip() == END_MARK:
+                return lines, None
+            lines.append(line)
+
+
+class _TypedLinesKept:
+    """A line typed (Enter pressed) just before Ctrl-C is not lost, however slow the machine.
+
+    A terminal discards its unread input when it sends SIGINT, so a line that was typed but not
+    yet read by a busy process would vanish. While the answer is typed, the terminal is told not
+    to (NOFLSH); after an interrupt, the complete lines still waiting are read back, and the rest
+    (a half-typed line) is discarded as the terminal would have done, so it never reaches the
+    shell. Does nothing when standard input is not a terminal."""
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+        self._saved: list[Any] | None = None
+
+    def __enter__(self) -> _TypedLinesKept:
         try:
-            line = read_line("")
-        except EOFError:
-            return lines, False
-        except KeyboardInterrupt:
-            return lines, True
-        if line.strip() == END_MARK:
-            return lines, False
-        lines.append(line)
+            import termios
+
+            fd = sys.stdin.fileno()
+            if os.isatty(fd):
+                self._saved = termios.tcgetattr(fd)
+                changed = termios.tcgetattr(fd)
+                changed[3] |= termios.NOFLSH
+                termios.tcsetattr(fd, termios.TCSANOW, changed)
+                self._fd = fd
+        except (ImportError, OSError, ValueError, AttributeError):  # not a terminal, or not POSIX
+            self._fd = None
+        return self
+
+    def pending(self) -> list[str]:
+        """The complete lines typed but not read yet (then the rest of the input is dropped)."""
+        if self._fd is None:
+            return []
+        import select
+        import termios
+
+        lines: list[str] = []
+        try:
+            while select.select([self._fd], [], [], 0.05)[0]:
+                data = os.read(self._fd, 65536)
+                if not data:
+                    break
+                text = data.decode("utf-8", "replace")
+                lines += [ln for ln in text.splitlines() if ln.strip() != END_MARK]
+            termios.tcflush(self._fd, termios.TCIFLUSH)
+        except (OSError, KeyboardInterrupt):
+            pass
+        return lines
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None and self._saved is not None:
+            import termios
+
+            with contextlib.suppress(OSError):  # the terminal is gone (SIGHUP)
+                termios.tcsetattr(self._fd, termios.TCSANOW, self._saved)
 
 
 def humanise(seconds: float) -> str:
@@ -100,14 +189,16 @@ class Session:
             )
             if draft:
                 self.say("Your draft so far (continue below it):", style="dim")
-                self.say(draft)
-            lines, interrupted = read_multiline(self.read_line)
+                self.say(printable(draft))
+            lines, signum = read_multiline(self.read_line)
             text = "\n".join([draft, *lines] if draft else lines)
-            if interrupted:
+            if signum is not None:
                 if text.strip():
                     self.history.save_draft(q.id, text)
-                    raise DraftSaved(q.id)
-                raise KeyboardInterrupt
+                    raise DraftSaved(q.id, signum)
+                if signum == signal.SIGINT:
+                    raise KeyboardInterrupt
+                raise Terminated(signum)
         if not text.strip():
             return None
         return text, time.monotonic() - started
@@ -134,7 +225,7 @@ class Session:
             report = (self.grade or self._grade)(q, text)
         except GraderError as exc:
             self.history.record_error(attempt_id, " ".join(exc.lines()))
-            self.say(f"{' '.join(exc.lines())}", style="red")
+            self.say(clean(" ".join(exc.lines())), style="red")
             self.say(
                 f"Your answer is saved as attempt #{attempt_id}, ungraded. Grade it later "
                 "with: grader history --regrade",

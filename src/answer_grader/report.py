@@ -11,6 +11,7 @@ from io import StringIO
 from typing import Any
 
 from .models import GradeReport, PointResult
+from .scrub import printable_model
 
 SYMBOL = {"covered": "\u2713", "partial": "\u25d0", "missed": "\u2717"}
 STYLE = {"covered": "green", "partial": "yellow", "missed": "red"}
@@ -99,7 +100,7 @@ def to_text(report: GradeReport, *, color: bool = False, width: int = 100) -> st
     console = Console(
         file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False
     )
-    r = report
+    r = printable_model(report)  # rich removes only some control characters: remove them all
     console.print(Text(f"Question {r.question_number} \u00b7 {r.question_id}", style="bold"))
     console.print(r.question)
     console.print()
@@ -167,8 +168,12 @@ def to_text(report: GradeReport, *, color: bool = False, width: int = 100) -> st
 
 
 def render(report: GradeReport, fmt: str, *, color: bool = False, width: int = 100) -> str:
+    """The report in `fmt`. JSON keeps every string as it is (JSON escapes control characters);
+    the other formats go to terminals and files people open, so every string of the report
+    (answer quotes, the judge's feedback, a sheet's text, file names) is made printable first."""
     if fmt == "json":
         return to_json(report) + "\n"
+    report = printable_model(report)
     if fmt == "markdown":
         return to_markdown(report)
     return to_text(report, color=color, width=width)
@@ -344,8 +349,10 @@ def sheet_to_junit(report: Any) -> str:
 
 
 def render_sheet(report: Any, fmt: str, *, color: bool = False, width: int = 100) -> str:
+    """As `render`, for a whole sheet."""
     if fmt == "json":
         return report.model_dump_json(indent=2) + "\n"
+    report = printable_model(report)
     if fmt == "markdown":
         return sheet_to_markdown(report)
     if fmt == "junit":

@@ -13,6 +13,7 @@ is *correct*. Reports from the offline grader say so.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -158,7 +159,10 @@ class MiniLM:
                 for text, vec in zip(chunk, self._run(chunk), strict=True):
                     self._cache[text] = computed[text] = vec.astype(np.float32)
             if computed and self._store is not None:
-                self._store.put_many(computed)
+                try:
+                    self._store.put_many(computed)
+                except sqlite3.Error:  # a full disk or a read-only folder: the vectors stay in memory
+                    self._store = None
             if not texts:
                 return np.zeros((0, 384), dtype=np.float32)
             return np.stack([self._cache[t] for t in texts])
@@ -170,4 +174,10 @@ def default_embedder() -> MiniLM:
     data directory."""
     from .config import user_dir
 
-    return MiniLM(store=EmbeddingStore(user_dir() / "embeddings.db"))
+    # The store is only a cache of vectors: when it cannot be opened (a read-only data folder, a
+    # damaged file) grading goes on without it, embedding the bank's texts in this process.
+    try:
+        store: EmbeddingStore | None = EmbeddingStore(user_dir() / "embeddings.db")
+    except GraderError:
+        store = None
+    return MiniLM(store=store)

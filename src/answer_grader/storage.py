@@ -21,7 +21,28 @@ def open_db(path: Path, *, autocommit: bool = False) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA busy_timeout=30000")
     except sqlite3.DatabaseError as exc:
-        raise StoreError(
-            f"{path}: not a usable database ({exc}); move it aside and grader starts a new one"
-        ) from exc
+        raise store_error(path, exc) from exc
     return db
+
+
+def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """The one line for a database that cannot be used, with advice that fits the cause: a folder
+    that cannot be written is not fixed by moving a healthy file aside."""
+    import os
+
+    reason = str(exc)
+    folder = path.parent
+    if "unable to open" in reason or "readonly" in reason or "read-only" in reason:
+        writable = os.access(folder, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+        hint = (
+            f"the folder {folder} cannot be written"
+            if not writable or "readonly" in reason or "read-only" in reason
+            else f"check the permissions of {folder} and the free space on its disk"
+        )
+        return StoreError(
+            f"{path}: cannot open the database ({reason}): {hint}; "
+            "set GRADER_HOME to a folder you can write to"
+        )
+    return StoreError(
+        f"{path}: not a usable database ({reason}); move it aside and grader starts a new one"
+    )

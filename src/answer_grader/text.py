@@ -71,10 +71,32 @@ def _split_cached(markdown: str) -> tuple[Sentence, ...]:
     segmenter = pysbd.Segmenter(language="en", clean=False)
     sentences: list[Sentence] = []
     for text, line in blocks(markdown):
-        pieces = [p.strip() for p in segmenter.segment(text) if p.strip()]
+        pieces = [p.strip() for chunk in _chunks(text) for p in segmenter.segment(chunk) if p.strip()]
         for piece in _join_fragments(pieces):
             sentences.append(Sentence(index=len(sentences), text=piece, line=line))
     return tuple(sentences)
+
+
+# pysbd's time grows with the square of a block's length (9 s for one 100 KB paragraph), so a long
+# block is cut first, at sentence ends, into chunks it segments one by one: linear in all. Blocks
+# shorter than CHUNK, which is every block of a real answer, are segmented whole, as before.
+CHUNK = 4000
+_BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def _chunks(text: str) -> list[str]:
+    if len(text) <= CHUNK:
+        return [text]
+    out = []
+    start = 0
+    while len(text) - start > CHUNK:
+        window = text[start : start + CHUNK]
+        ends = [m.end() for m in _BOUNDARY.finditer(window, CHUNK // 2)]
+        cut = ends[0] if ends else (window.rfind(" ", CHUNK // 2) + 1 or CHUNK)
+        out.append(text[start : start + cut])
+        start += cut
+    out.append(text[start:])
+    return out
 
 
 FRAGMENT_WORDS = 4
