@@ -90,3 +90,35 @@ def bank(bank_dir):
     from answer_grader.bank import load_bank
 
     return load_bank(bank_dir)
+
+
+@pytest.fixture(scope="session")
+def warm_vectors(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An embedding store holding the bank's vectors, made once per test session by a real
+    `grader check` (which embeds every rubric point and reference sentence)."""
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path_factory.mktemp("warm-home")
+    env = {**os.environ, "GRADER_HOME": str(home)}
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GRADER_BACKEND", "GRADER_BANK"):
+        env.pop(name, None)
+    subprocess.run(
+        [sys.executable, "-m", "answer_grader.cli", "score", str(EXAMPLES / "answers.md")],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return home / "embeddings.db"
+
+
+@pytest.fixture
+def warm_home(isolated_env: Path, warm_vectors: Path) -> Path:
+    """The test's own data folder, with the bank's vectors already in it: a command run in a
+    subprocess starts in about a second instead of embedding the bank again."""
+    shutil.copy(warm_vectors, isolated_env / "embeddings.db")
+    return isolated_env
+
+
+EXAMPLES = Path(__file__).parent.parent / "examples"

@@ -127,15 +127,32 @@ def _width() -> int:
     return max(40, min(120, shutil.get_terminal_size((100, 24)).columns))
 
 
+def _color() -> bool:
+    """Colour on stdout: a terminal, NO_COLOR unset (https://no-color.org), TERM not dumb."""
+    import os
+
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
 def _columns(rows: list[list[str]], header: list[str]) -> str:
+    """Rows as aligned columns. On a terminal the last column (the free text) is shortened to fit
+    its width, so no row wraps; in a pipe every row is whole."""
+    from .scrub import printable
+
+    rows = [[printable(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    if sys.stdout.isatty() and rows:
+        room = _width() - sum(widths[:-1]) - 2 * (len(widths) - 1)
+        if room >= 10 and widths[-1] > room:
+            rows = [
+                [*r[:-1], r[-1] if len(r[-1]) <= room else r[-1][: room - 1] + "\u2026"] for r in rows
+            ]
+            widths[-1] = room
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
         for row in [header, *rows]
     ]
-    from .scrub import printable
-
-    return printable("\n".join(lines))
+    return "\n".join(lines)
 
 
 @main.command("list")
@@ -207,7 +224,32 @@ def show(question: str, reference: bool, fmt: str, bank: Path | None) -> None:
         out += ["", "Reference answer:", "", q.reference_answer.strip()]
     from .scrub import printable
 
-    click.echo(printable("\n".join(out)))
+    click.echo(_fit(printable("\n".join(out))))
+
+
+def _fit(text: str) -> str:
+    """Prose wrapped to the terminal's width, continuation lines indented under their item;
+    code blocks and piped output left as they are."""
+    if not sys.stdout.isatty():
+        return text
+    import textwrap
+
+    width = _width()
+    out, in_code = [], False
+    for line in text.split("\n"):
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        if in_code or len(line) <= width:
+            out.append(line)
+            continue
+        lead = re.match(r"\s*(?:[-*]|\d+\.)?\s*", line)
+        indent = " " * (lead.end() if lead else 0)
+        out.append(
+            textwrap.fill(
+                line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+            )
+        )
+    return "\n".join(out)
 
 
 @main.command()
@@ -244,9 +286,11 @@ def check(no_offline: bool, bank: Path | None) -> None:
         raise CheckFailed([str(f) for f in failures])
     points = sum(len(a.evidence) for a in report.questions)
     click.echo(
-        f"\nOK: {len(report.questions)} questions, {points} key points, all covered "
-        f"by their reference answers ({report.root}, from {report.source})"
-        + (" (offline grader skipped)." if no_offline else ".")
+        _fit(
+            f"\nOK: {len(report.questions)} questions, {points} key points, all covered "
+            f"by their reference answers ({report.root}, from {report.source})"
+            + (" (offline grader skipped)." if no_offline else ".")
+        )
     )
 
 
@@ -357,7 +401,7 @@ def grade(
 
     text = read_input(answer_file, max_bytes=MAX_ANSWER_BYTES, error=AnswerError)
     report = grade_answer(q, text, settings, judge=_judge_for(settings, _status_line))
-    color = fmt == "text" and sys.stdout.isatty()
+    color = fmt == "text" and _color()
     width = _width() if sys.stdout.isatty() else 100
     click.echo(render(report, fmt, color=color, width=width), nl=False)
 
@@ -544,7 +588,7 @@ def score(
             recorder.close()
     report = sheet_report(rows, settings, ["stdin" if f == "-" else f for f in files], fail_under)
     to_file = output is not None
-    color = fmt == "text" and not to_file and sys.stdout.isatty()
+    color = fmt == "text" and not to_file and _color()
     width = _width() if not to_file and sys.stdout.isatty() else 100
     rendered = render_sheet(report, fmt, color=color, width=width)
     if output is not None:
@@ -994,7 +1038,7 @@ def eval_(
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))
         return
-    click.echo(_eval_text(result, per_question))
+    click.echo(_fit(_eval_text(result, per_question)))
 
 
 def _fmt(v: Any) -> str:
@@ -1138,10 +1182,12 @@ def new(
     write_atomic(bank_dir / "reference_answers" / f"{question_id}.md", reference.strip() + "\n")
     write_atomic(rubric_path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
     click.echo(
-        f"Wrote {_shown(rubric_path)} ({len(points)} key points) and its reference answer. "
-        f"Edit the points, then run: grader check --bank {_shown(bank_dir)}"
+        _fit(
+            f"Wrote {_shown(rubric_path)} ({len(points)} key points) and its reference answer.\n"
+            f"Edit the points, then run: grader check --bank {_shown(bank_dir)}"
+        )
     )
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(main(prog_name="grader"))

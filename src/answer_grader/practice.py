@@ -239,13 +239,17 @@ class Session:
         width = min(120, self.console.width)  # type: ignore[attr-defined]
         self.console.print(
             # No colour where rich has none: a dumb terminal, NO_COLOR, a pipe.
-            to_text(report, color=self.console.color_system is not None, width=width),  # type: ignore[attr-defined]
+            to_text(report, color=self._color(), width=width),
             end="",
             markup=False,
             highlight=False,
         )
         self.say(f"Next review of this question: {until(due)}.", style="bold")
         return report
+
+    def _color(self) -> bool:
+        console: Any = self.console
+        return console.color_system is not None and not console.no_color
 
     def _grade(self, q: Question, text: str) -> GradeReport:
         from .grading import grade
