@@ -61,7 +61,7 @@ def _pty() -> tuple[int, int]:
 
 def grader_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
-    env.update(TERM="xterm-256color", **extra)
+    env.update({"TERM": "xterm-256color", **extra})
     return env
 
 

@@ -68,6 +68,7 @@ from .models import (
     Question,
     Verdict,
 )
+from .scrub import printable
 from .semantic import Embedder
 from .signals import TIE, PointSignal, min_answer_words, point_signals
 from .text import Sentence, split_sentences, word_count
@@ -125,10 +126,12 @@ def needs_judge(question: Question, answer: str) -> bool:
 
 
 def read_answer(text: str) -> str:
-    """Validate an answer's text: not empty, not absurdly long. Returns it normalised to NFC."""
+    """Validate an answer's text: not empty, not absurdly long. Returns it normalised to NFC, with
+    terminal control sequences removed: colour codes pasted from a terminal carry no content, and
+    no quote of the answer should carry them into a report."""
     if len(text) > MAX_ANSWER_CHARS:
         raise AnswerError(f"the answer is {len(text):,} characters; the limit is {MAX_ANSWER_CHARS:,}")
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n")
+    text = printable(unicodedata.normalize("NFC", text).replace("\r\n", "\n"))
     if not text.strip():
         raise AnswerError("the answer is empty")
     return text

@@ -31,6 +31,10 @@ class Reply:
     body: dict[str, Any] | str = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering
+    content_type: str = "application/json"
+    # "before": close the connection without answering; "midway": send the headers and half the
+    # body, then close (a crashed server, a proxy cutting the reply).
+    drop: str | None = None
 
     @classmethod
     def completion(
@@ -63,7 +67,18 @@ class Reply:
 
     @classmethod
     def error(cls, status: int, message: str, **headers: str) -> Reply:
+        """An error reply. "{authorization}" in `message` becomes the request's Authorization
+        header, as a careless gateway echoes it."""
         return cls(status=status, body={"error": {"message": message, "type": "fake"}}, headers=headers)
+
+    @classmethod
+    def html(cls, status: int = 200) -> Reply:
+        """A web page where the API should be: a proxy's login page, a wrong base URL."""
+        page = (
+            "<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Sign in to the "
+            "network</h1><form>...</form></body></html>"
+        )
+        return cls(status=status, body=page, content_type="text/html; charset=utf-8")
 
 
 Responder = Callable[[dict[str, Any]], Reply]
@@ -75,6 +90,7 @@ class FakeOpenAI:
     def __init__(self, default: Responder | None = None, port: int = 0) -> None:
         self.script: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []  # each request's headers, names lower-cased
         self.default = default
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests the server was answering at once
@@ -100,29 +116,42 @@ class FakeOpenAI:
                 except json.JSONDecodeError:
                     request = {"_raw": raw.decode("utf-8", "replace")}
                 with server._lock:
+                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 try:
                     reply = server._next(request)
                     if reply.delay:
                         time.sleep(reply.delay)
-                    self._send(reply)
+                    auth = self.headers.get("authorization", "")
+                    self._send(reply, auth)
                 finally:
                     with server._lock:
                         server.in_flight -= 1
 
-            def _send(self, reply: Reply) -> None:
+            def _send(self, reply: Reply, authorization: str = "") -> None:
                 body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+                body = body.replace("{authorization}", authorization)
                 data = body.encode("utf-8")
                 try:
+                    if reply.drop == "before":
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
                     self.send_response(reply.status)
-                    self.send_header("content-type", "application/json")
+                    self.send_header("content-type", reply.content_type)
                     self.send_header("content-length", str(len(data)))
                     for k, v in reply.headers.items():
                         self.send_header(k, v)
                     self.end_headers()
+                    if reply.drop == "midway":
+                        self.wfile.write(data[: len(data) // 2])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
                     self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+                except (BrokenPipeError, ConnectionResetError, OSError):  # the client left
                     pass
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
