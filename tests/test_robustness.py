@@ -780,3 +780,20 @@ def test_a_line_typed_before_ctrl_c_survives_a_busy_machine():  # issue 10, item
     assert db.execute("SELECT text FROM drafts").fetchall() == [
         ("Attention alone has no sense of word order.",)
     ]
+
+
+@pytest.mark.parametrize("kind", ["latin-1", "fifo", "device"])
+def test_eval_data_that_is_not_a_utf8_regular_file_is_one_line(kind, tmp_path):
+    path = tmp_path / "data.jsonl"
+    if kind == "latin-1":
+        path.write_bytes('{"question": "caf\xe9"}\n'.encode("latin-1"))
+        expected = r"not UTF-8 text"
+    elif kind == "fifo":
+        os.mkfifo(path)
+        expected = r"is a named pipe"
+    else:
+        path = Path("/dev/zero")
+        expected = r"is a device"
+    seen = run_piped("eval", str(path), timeout=30)
+    assert seen.code == 1
+    one_error_line(seen, expected)

@@ -23,7 +23,8 @@ Exit status:
      a report that could not be written)
   2  usage error (an unknown option or a bad argument, settings that cannot work)
   3  graded, but the score is below --fail-under
-  4  could not grade (the LLM judge failed after its retries; no score was given)
+  4  could not grade (the LLM judge failed after its retries, or in grader score an
+     answer over the length limit; no score was given)
   130  interrupted (Ctrl-C; in grader practice a draft is kept); 129 and 143 after SIGHUP
      and SIGTERM
 """
@@ -654,8 +655,9 @@ class _Recorder:
         if attempt is None:
             return
         if row.status == "graded" and row.report is not None:
-            self.store.record_grade(attempt, row.report)
-            review(self.store, row.question_id, row.report.score)
+            # Another run scoring the same sheet may have graded it first: one review, not two.
+            if self.store.record_grade(attempt, row.report, if_ungraded=True):
+                review(self.store, row.question_id, row.report.score)
         elif row.status == "error" and row.error:
             self.store.record_error(attempt, row.error)
 

@@ -62,11 +62,16 @@ class EvalRow:
 REQUIRED = ("question", "reference_answer", "student_answer", "score", "max_score")
 
 
+MAX_DATA_BYTES = 500_000_000  # SemEval-2013's training answers are under 10 MB
+
+
 def load_rows(path: Path) -> list[EvalRow]:
-    if not path.is_file():
-        raise EvalDataError(f"{path}: no such file")
+    from .files import read_input
+
+    # Through read_input: a regular file (or - for stdin), UTF-8, bounded; one line if not.
+    text = read_input(str(path), max_bytes=MAX_DATA_BYTES, error=EvalDataError)
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:

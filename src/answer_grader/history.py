@@ -239,11 +239,13 @@ class History:
             )
             return int(cur.lastrowid or 0), False
 
-    def record_grade(self, attempt_id: int, report: GradeReport) -> None:
+    def record_grade(self, attempt_id: int, report: GradeReport, *, if_ungraded: bool = False) -> bool:
+        """Store an attempt's grade; with `if_ungraded`, only if no other process has graded it
+        meanwhile. Returns whether it was stored (so its review is counted once)."""
         with self._write() as db:
-            db.execute(
+            cur = db.execute(
                 "UPDATE attempts SET status='graded', backend=?, model=?, score=?, report=?,"
-                " graded=?, error=NULL WHERE id=?",
+                " graded=?, error=NULL WHERE id=?" + (" AND status='ungraded'" if if_ungraded else ""),
                 (
                     report.backend,
                     report.model,
@@ -253,6 +255,7 @@ class History:
                     attempt_id,
                 ),
             )
+            return cur.rowcount > 0
 
     def record_error(self, attempt_id: int, message: str) -> None:
         with self._write() as db:
