@@ -38,9 +38,9 @@ import numpy as np
 from answer_grader.bank import load_bank
 from answer_grader.evaluation import floor, load_rows, versions
 from answer_grader.gaming import keyword_fragments, keyword_prose, off_topic_with_keywords
-from answer_grader.grading import CRITICAL_CAP
 from answer_grader.metrics import best_threshold, macro_f1, quadratic_kappa
 from answer_grader.models import Question
+from answer_grader.scoring import CRITICAL_CAP
 from answer_grader.semantic import default_embedder
 from answer_grader.signals import min_answer_words, unit_features, unit_scores, warm_profiles
 from answer_grader.text import split_sentences, word_count

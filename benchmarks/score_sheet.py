@@ -57,15 +57,16 @@ def in_process(url: str, jobs: int) -> float:
     from answer_grader.bank import load_bank
     from answer_grader.batch import score_matches
     from answer_grader.config import resolve_settings
+    from answer_grader.grading import grader_for
 
-    settings = resolve_settings(backend="llm", base_url=url, env={})
+    grader = grader_for(resolve_settings(backend="llm", base_url=url, env={}))
     bank = load_bank()
     matches = [
         ("sheet", m) for m in match_entries(parse_sheet(SHEET.read_text("utf-8")), bank.questions)
     ]
-    score_matches(matches, settings, jobs=jobs)  # warm-up: imports, model, vectors
+    score_matches(matches, grader, jobs=jobs)  # warm-up: imports, model, vectors
     start = time.perf_counter()
-    rows = score_matches(matches, settings, jobs=jobs)
+    rows = score_matches(matches, grader, jobs=jobs)
     elapsed = time.perf_counter() - start
     assert sum(r.status == "graded" for r in rows) == ANSWERS
     return elapsed

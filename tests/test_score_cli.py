@@ -258,15 +258,20 @@ def test_unusable_data_directory(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "cannot use" in result.stderr
 
 
-def test_a_cached_llm_grade_is_dropped_when_the_offline_signals_change(bank, monkeypatch):
-    """The judge's verdicts are cross-checked by the offline signals: a grade cached under other
-    offline constants must not be reused."""
-    from answer_grader import grading
-    from answer_grader.cache import cache_key
-    from answer_grader.config import resolve_settings
+def test_a_cached_llm_grade_is_dropped_when_the_offline_signals_change(bank):
+    """The judge's verdicts are cross-checked by the offline signals: the LLM grader's version,
+    and so every cache key, carries the offline grader's."""
+    from types import SimpleNamespace
 
-    settings = resolve_settings(backend="llm", env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+    from answer_grader.cache import cache_key
+    from answer_grader.llm import LLMGrader
+    from answer_grader.offline import OfflineGrader
+
+    class Refit(OfflineGrader):
+        version = OfflineGrader.version + "|refit"
+
+    judge = SimpleNamespace(model="m")
     q = bank.get("attention-mechanisms")
-    before = cache_key(q, "an answer", settings)
-    monkeypatch.setattr(grading, "OFFLINE_VERSION", grading.OFFLINE_VERSION + "|refit")
-    assert cache_key(q, "an answer", settings) != before
+    before = cache_key(q, "an answer", LLMGrader(judge, offline=OfflineGrader()).version)
+    after = cache_key(q, "an answer", LLMGrader(judge, offline=Refit()).version)
+    assert before != after

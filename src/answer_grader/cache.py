@@ -13,7 +13,6 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .config import Settings
 from .models import GradeReport, Question
 
 SCHEMA = """
@@ -25,20 +24,10 @@ CREATE TABLE IF NOT EXISTS grades (
 """
 
 
-def grader_version(settings: Settings) -> str:
-    from .grading import OFFLINE_VERSION
-
-    if settings.backend == "llm":
-        from .judge import JUDGE_PROMPT_VERSION
-
-        # The judge's verdicts are cross-checked by the offline signals, so their version counts too.
-        where = settings.base_url or "openai"
-        return f"llm|{settings.model}|{where}|{JUDGE_PROMPT_VERSION}|{OFFLINE_VERSION}"
-    return f"offline|{OFFLINE_VERSION}"
-
-
-def cache_key(question: Question, answer: str, settings: Settings) -> str:
-    parts = [grader_version(settings), question.content_hash, answer]
+def cache_key(question: Question, answer: str, version: str) -> str:
+    """The key of one answer's grade: the grader's `version` (everything its grades depend on),
+    the rubric and reference content, and the answer."""
+    parts = [version, question.content_hash, answer]
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
 
 

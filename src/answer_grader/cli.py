@@ -387,7 +387,7 @@ def grade(
     """Grade one answer to QUESTION (a number or id), read from FILE or standard input."""
     from .bank import load_bank
     from .config import resolve_settings
-    from .grading import grade as grade_answer
+    from .grading import grader_for
     from .report import render
 
     settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
@@ -401,7 +401,7 @@ def grade(
     from .files import read_input
 
     text = read_input(answer_file, max_bytes=MAX_ANSWER_BYTES, error=AnswerError)
-    report = grade_answer(q, text, settings, judge=_judge_for(settings, _status_line))
+    report = grader_for(settings, on_status=_status_line).grade(q, text)
     color = fmt == "text" and _color()
     width = _width() if sys.stdout.isatty() else 100
     click.echo(render(report, fmt, color=color, width=width), nl=False)
@@ -413,15 +413,6 @@ def _status_line(message: str) -> None:
 
     with contextlib.suppress(OSError):
         click.echo(clean(message), err=True)
-
-
-def _judge_for(settings: Any, on_status: Any) -> Any:
-    """The LLM judge the settings ask for (None offline), telling `on_status` what it does."""
-    if settings.backend != "llm":
-        return None
-    from .grading import default_judge
-
-    return default_judge(settings, on_status=on_status)
 
 
 @main.command()
@@ -559,6 +550,7 @@ def score(
     from .config import resolve_settings
     from .errors import SheetError
     from .files import read_input
+    from .grading import grader_for
     from .report import render_sheet
 
     settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
@@ -574,20 +566,19 @@ def score(
     recorder = _Recorder(matches) if record and not no_history else None
     progress = _Progress(len(matches))
     try:
-        judge = _judge_for(settings, progress.note)
+        grader = grader_for(settings, on_status=progress.note)
         rows = score_matches(
             matches,
-            settings,
+            grader,
             jobs=jobs,
             cache=cache,
             progress=(lambda row: (recorder.graded(row) if recorder else None, progress(row))),
-            judge=judge,
         )
     finally:
         progress.close()
         if recorder is not None:
             recorder.close()
-    report = sheet_report(rows, settings, ["stdin" if f == "-" else f for f in files], fail_under)
+    report = sheet_report(rows, grader, ["stdin" if f == "-" else f for f in files], fail_under)
     to_file = output is not None
     color = fmt == "text" and not to_file and _color()
     width = _width() if not to_file and sys.stdout.isatty() else 100
@@ -740,7 +731,7 @@ def practice(
             )
     history = open_history()
     console = Console(highlight=False)
-    judge: list[Any] = []  # built on the first answer: openai is not imported before it is needed
+    grader: list[Any] = []  # built on the first answer: openai is not imported before it is needed
 
     def status(message: str) -> None:
         from .scrub import clean
@@ -748,11 +739,11 @@ def practice(
         console.print(clean(message), style="dim", markup=False, highlight=False)
 
     def grade_one(q: Any, text: str) -> Any:
-        from .grading import grade as grade_answer
+        from .grading import grader_for
 
-        if not judge:
-            judge.append(_judge_for(settings, status))
-        return grade_answer(q, text, settings, judge=judge[0])
+        if not grader:
+            grader.append(grader_for(settings, on_status=status))
+        return grader[0].grade(q, text)
 
     session = Session(
         questions=questions,
@@ -892,7 +883,7 @@ def _regrade(
     timeout: float | None,
 ) -> None:
     from .config import resolve_settings
-    from .grading import grade
+    from .grading import grader_for
     from .schedule import review
     from .scrub import clean
 
@@ -901,12 +892,12 @@ def _regrade(
     if not pending:
         click.echo("Nothing to regrade: every attempt is graded.")
         return
-    judge = _judge_for(settings, _status_line)
+    grader = grader_for(settings, on_status=_status_line)
     failed = 0
     for a in reversed(pending):  # oldest first, so the schedule sees them in order
         try:
             question = loaded.get(a.question_id)
-            report = grade(question, a.answer, settings, judge=judge)
+            report = grader.grade(question, a.answer)
         except GraderError as exc:
             message = clean(" ".join(exc.lines()), settings.secrets)
             store.record_error(a.id, message)

@@ -139,3 +139,8 @@ class PatternTimeout(GraderError):
             f"the keyword pattern /{pattern}/ took more than {seconds:g} s on this answer and was "
             "stopped; simplify it (grader check --bank DIR tests every pattern)"
         )
+
+
+class InternalError(GraderError):
+    """A bug met while grading one answer of many: reported in that answer's place, so the others
+    keep their grades."""

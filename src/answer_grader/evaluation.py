@@ -193,24 +193,18 @@ def versions(row: EvalRow, questions: dict[tuple[str, str, str], Question]) -> l
 
 def predict(rows: Sequence[EvalRow], progress: Callable[[], None] | None = None) -> list[float]:
     """The offline grader's score of each row, as a fraction 0..1."""
-    from .batch import warm_embeddings
-    from .config import resolve_settings
-    from .grading import grade
-    from .semantic import default_embedder
-    from .signals import warm_profiles
+    from .offline import OfflineGrader
 
-    settings = resolve_settings(backend="offline", env={})
-    embedder = default_embedder()
+    grader = OfflineGrader()
     questions: dict[tuple[str, str, str], Question] = {}
     per_row = [versions(row, questions) for row in rows]
-    warm_profiles(list(questions.values()), embedder)
-    warm_embeddings([r.student for r in rows if r.student.strip()], embedder)
+    grader.warm([(q, r.student) for r, qs in zip(rows, per_row, strict=True) for q in qs])
     out = []
     for row, qs in zip(rows, per_row, strict=True):
         best = 0.0
         for q in qs:
             try:
-                best = max(best, grade(q, row.student, settings, embedder=embedder).score / 100)
+                best = max(best, grader.grade(q, row.student).score / 100)
             except GraderError:  # an empty student answer earns nothing
                 break
         out.append(best)

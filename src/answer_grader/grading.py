@@ -1,4 +1,6 @@
-"""`grade(question, answer, settings) -> GradeReport`: the one function every command grades with.
+"""Grading: the `Grader` protocol, its two implementations (`offline.OfflineGrader`,
+`llm.LLMGrader`), `grader_for(settings)` and `grade(question, answer)`; what makes an answer
+gradable at all.
 
 Signals (see `signals`), per key point and answer sentence ("unit"):
   similarity   cosine similarity of the unit to the point (its text, or the reference sentence that
@@ -48,62 +50,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from .config import Settings
-from .errors import AnswerError
-from .keywords import analyse_all, check_point
-from .models import (
-    CREDIT,
-    FLAG_CRITICAL_MISSED,
-    FLAG_INJECTION,
-    FLAG_KEYWORD_ONLY,
-    FLAG_OFF_TOPIC,
-    FLAG_TOO_SHORT,
-    FLAG_UNCORROBORATED,
-    FLAG_UNVERIFIED_QUOTE,
-    Evidence,
-    GradeReport,
-    PointResult,
-    Question,
-    Verdict,
-)
+from .errors import AnswerError, GraderError
+from .models import GradeReport, Question
 from .scrub import printable
-from .semantic import Embedder
-from .signals import TIE, PointSignal, min_answer_words, point_signals
-from .text import Sentence, split_sentences, word_count
+from .signals import min_answer_words
+from .text import word_count
 
-# Fit by `python benchmarks/calibrate_offline.py` (refit with that command; it prints the search and
-# the held-out figures). Three sources, fit together, every one split into 5 folds by question; the
-# constants are chosen on four folds and scored on the fifth, and the README gives those held-out
-# figures:
-#   - SemEval-2013 Task 7 training answers (Beetle, SciEntsBank; ../shared/datasets): 2-way
-#     macro-F1 of each corpus, the cut also chosen on the four folds;
-#   - the 69 hand-labelled interview answers of tests/data/labelled: per-point agreement (QWK);
-#   - the bank, as a condition: every reference answer still scores >= 90, and the question pasted
-#     back, another question's reference, half a reference and the gaming answers of
-#     answer_grader.gaming (keywords as filler prose, terse notes, off-topic sentences) score low.
-ALPHA = 0.4  # weight of the meaning (embedding similarity)
-BETA = 0.5  # weight of the repeated content words; the keyword groups get the rest
-GAMMA = 0.1  # taken off when the sentence's polarity clashes with the point's
-# How far below filler a prose sentence with a keyword the question lacks may be and still be tied.
-# The fit chose no floor (-1.0) over -0.2, -0.1 and none of this route at all (TIE): requiring prose
-# and measuring repeated wording only against full sentences already keeps the gaming answers of
-# answer_grader.gaming low.
-NOVEL_FLOOR = -1.0
-PARTIAL = 0.35
-COVERED = 0.5
-CRITICAL_CAP = 50.0
-# Part of every cached offline grade's key: change it (or any constant above) and old grades are
-# recomputed rather than reused.
-_CONSTANTS = (ALPHA, BETA, GAMMA, NOVEL_FLOOR, TIE, PARTIAL, COVERED, CRITICAL_CAP)
-OFFLINE_VERSION = "|".join(["minilm-int8-1.0.0", "signals-3", *map(str, _CONSTANTS)])
+if TYPE_CHECKING:
+    from .config import Settings
+    from .semantic import Embedder
+
 MAX_ANSWER_CHARS = 20_000  # about 3,000 words: far beyond an interview answer
-
-OFFLINE_CAVEAT = (
-    "Graded offline by sentence similarity and keywords: it finds where a point is discussed, but "
-    "cannot tell a correct statement from its opposite. Use an LLM judge for a check of correctness."
-)
 
 _INJECTION = re.compile(
     r"ignore (all |any |the |your |previous |prior |above )*(instructions|rubric|rules|prompt)"
@@ -114,6 +73,65 @@ _INJECTION = re.compile(
     r"|mark (all|every) (points?|criteria) (as )?(covered|met)",
     re.IGNORECASE,
 )
+
+
+@runtime_checkable
+class Grader(Protocol):
+    """What grades answers. `version` names everything its grades depend on (the grade cache's
+    key includes it); `grade` grades one answer; `grade_many` grades many, each failure kept in
+    its place as a GraderError."""
+
+    backend: str
+    name: str
+    version: str
+
+    def grade(self, question: Question, answer: str) -> GradeReport: ...
+
+    def grade_many(
+        self,
+        items: Sequence[tuple[Question, str]],
+        *,
+        jobs: int = ...,
+        on_done: Callable[[int, GradeReport | GraderError], None] | None = None,
+    ) -> list[GradeReport | GraderError]: ...
+
+
+def grader_for(
+    settings: Settings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    judge: object | None = None,
+    on_status: Callable[[str], None] | None = None,
+) -> Grader:
+    """The grader the settings ask for: offline by default; the LLM judge (built from the
+    settings unless `judge` is given) when the backend is "llm". `on_status` hears about the
+    judge's waits and retries."""
+    from .offline import OfflineGrader
+
+    offline = OfflineGrader(embedder)
+    if settings is None or settings.backend != "llm":
+        return offline
+    from .llm import LLMGrader
+
+    return LLMGrader(
+        judge or default_judge(settings, on_status),
+        where=settings.shown_base_url or "OpenAI",
+        offline=offline,
+    )
+
+
+def grade(
+    question: Question,
+    answer: str,
+    settings: Settings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    judge: object | None = None,
+) -> GradeReport:
+    """Grade one answer to one question: offline unless `settings` choose the LLM judge.
+
+    Raises AnswerError (empty or too long) or, with the LLM, JudgeError (not graded)."""
+    return grader_for(settings, embedder=embedder, judge=judge).grade(question, answer)
 
 
 def needs_judge(question: Question, answer: str) -> bool:
@@ -142,199 +160,6 @@ def suspected_injection(answer: str) -> bool:
     return _INJECTION.search(answer) is not None
 
 
-def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = text.translate(
-        str.maketrans(
-            {
-                "\u2018": "'",
-                "\u2019": "'",
-                "\u201c": '"',
-                "\u201d": '"',
-                "\u2013": "-",
-                "\u2014": "-",
-            }
-        )
-    )
-    text = re.sub(r"[*_`]", "", text)
-    return " ".join(text.split())
-
-
-def verify_quote(quote: str | None, answer: str) -> bool:
-    """Whether `quote` (parts joined by an ellipsis allowed) appears in the answer. A quote must have
-    substance: "master key" replies such as ":" or "Thought process:" are not evidence."""
-    if not quote:
-        return False
-    haystack = _norm(answer)
-    parts = [p.strip(" .,;:\"'") for p in re.split(r"\.\.\.|\u2026", _norm(quote))]
-    parts = [p for p in parts if p]
-    if not parts or sum(len(p.split()) for p in parts) < 3:
-        return False
-    position = 0
-    for part in parts:
-        found = haystack.find(part, position)
-        if found < 0:
-            return False
-        position = found + len(part)
-    return True
-
-
-def _units_for_quote(quote: str, units: Sequence[Sentence]) -> list[int]:
-    q = _norm(quote)
-    hits = [i for i, u in enumerate(units) if (n := _norm(u.text)) and (q in n or n in q)]
-    if hits:
-        return hits
-    head = q.split("...")[0][:40]
-    return [i for i, u in enumerate(units) if head and head in _norm(u.text)]
-
-
-@dataclass(frozen=True)
-class _Combined:
-    verdict: Verdict
-    flags: tuple[str, ...]
-    evidence: Evidence | None
-
-
-def _evidence(signal: PointSignal) -> Evidence | None:
-    unit = signal.keywords.sentence or signal.unit
-    if unit is None:
-        return None
-    terms = [h.term for h in signal.keywords.hits] if signal.keywords.sentence == unit else []
-    return Evidence(quote=unit.text, line=unit.line, terms=terms)
-
-
-def offline_verdict(signal: PointSignal) -> _Combined:
-    s = signal.score
-    if s >= COVERED:
-        return _Combined("covered", (), _evidence(signal))
-    if s >= PARTIAL:
-        return _Combined("partial", (), _evidence(signal))
-    flags = (FLAG_KEYWORD_ONLY,) if signal.keywords_anywhere else ()
-    return _Combined("missed", flags, None)
-
-
-def llm_verdict(
-    judged: Verdict,
-    quote: str | None,
-    signal: PointSignal,
-    answer: str,
-    units: Sequence[Sentence],
-) -> _Combined:
-    if judged == "missed":
-        keyword_only = signal.keywords_anywhere and signal.score < PARTIAL
-        return _Combined("missed", (FLAG_KEYWORD_ONLY,) if keyword_only else (), None)
-    if not verify_quote(quote, answer):
-        if judged == "covered" and signal.score >= COVERED:
-            return _Combined("partial", (FLAG_UNVERIFIED_QUOTE,), _evidence(signal))
-        return _Combined("missed", (FLAG_UNVERIFIED_QUOTE,), None)
-    assert quote is not None  # verify_quote is False for None
-    idx = _units_for_quote(quote, units)
-    keywords = check_point(signal.point, analyse_all([units[i] for i in idx]))
-    corroborated = any(signal.tied_units[i] for i in idx) or bool(keywords.hits)
-    line = units[idx[0]].line if idx else None
-    evidence = Evidence(quote=quote.strip(), line=line, terms=[h.term for h in keywords.hits])
-    if corroborated:
-        return _Combined(judged, (), evidence)
-    return _Combined("partial", (FLAG_UNCORROBORATED,), evidence)
-
-
-def score_points(points: Sequence[PointResult]) -> tuple[float, float]:
-    """(score, uncapped score), 0..100, rounded to one decimal."""
-    total = sum(p.weight for p in points)
-    raw = 100.0 * sum(p.weight * CREDIT[p.verdict] for p in points) / total if total else 0.0
-    capped = raw
-    if any(p.critical and p.verdict == "missed" for p in points):
-        capped = min(raw, CRITICAL_CAP)
-    return round(capped, 1), round(raw, 1)
-
-
-def _confidence_offline(signals: Sequence[PointSignal]) -> str:
-    edges = (PARTIAL, COVERED)
-    close = sum(any(abs(s.score - e) < 0.05 for e in edges) for s in signals)
-    # Never "high": the offline grader cannot check correctness.
-    return "low" if close / max(1, len(signals)) > 0.4 else "medium"
-
-
-def grade(
-    question: Question,
-    answer: str,
-    settings: Settings,
-    *,
-    embedder: Embedder | None = None,
-    judge: object | None = None,
-    judged: object | None = None,
-) -> GradeReport:
-    """Grade one answer to one question with the configured backend.
-
-    `embedder` and `judge` are injected by callers that hold them (tests, batch runs); by default
-    the offline model is loaded once per process and the judge built from `settings`. A batch run
-    that already has the judge's result for this answer passes it as `judged`.
-    """
-    from .semantic import MODEL_NAME, default_embedder
-
-    text = read_answer(answer)
-    embedder = embedder or default_embedder()
-    units = split_sentences(text)
-    words = word_count(text)
-    report_flags: list[str] = []
-    if suspected_injection(text):
-        report_flags.append(FLAG_INJECTION)
-
-    if words < min_answer_words(question):
-        signals = point_signals(question, [], embedder, ALPHA, BETA, GAMMA, NOVEL_FLOOR)
-        points = [_result(s, _Combined("missed", (), None)) for s in signals]
-        return _report(
-            question,
-            settings,
-            points,
-            [FLAG_TOO_SHORT, *report_flags],
-            "low",
-            None,
-            [f"The answer has {words} words: too short to grade."],
-            words,
-            grader_name=grader_name(settings, MODEL_NAME),
-        )
-
-    signals = point_signals(question, units, embedder, ALPHA, BETA, GAMMA, NOVEL_FLOOR)
-    caveats: list[str] = []
-    feedback: str | None = None
-    if settings.backend == "llm":
-        result = judged or (judge or default_judge(settings)).judge(question, text)  # type: ignore[attr-defined]
-        points = []
-        for signal, judged in zip(signals, result.judgement.points, strict=True):
-            combined = llm_verdict(judged.verdict, judged.evidence, signal, text, units)
-            points.append(_result(signal, combined, judged.verdict, judged.feedback))
-        feedback = result.judgement.overall_feedback
-        if result.mode != "json_schema":
-            caveats.append(f"The server does not enforce JSON schemas; used {result.mode} output.")
-        if result.temperature_dropped:
-            caveats.append("The model does not accept temperature 0; verdicts may vary by run.")
-        doubts = {FLAG_UNVERIFIED_QUOTE, FLAG_UNCORROBORATED}
-        flagged = sum(bool(doubts & set(p.flags)) for p in points)
-        confidence = (
-            "high"
-            if flagged == 0 and not caveats
-            else ("medium" if flagged <= len(points) // 3 else "low")
-        )
-    else:
-        points = [_result(s, offline_verdict(s)) for s in signals]
-        caveats.append(OFFLINE_CAVEAT)
-        confidence = _confidence_offline(signals)
-    if all(s.raw < 0.25 for s in signals):
-        report_flags.append(FLAG_OFF_TOPIC)
-    return _report(
-        question,
-        settings,
-        points,
-        report_flags,
-        confidence,
-        feedback,
-        caveats,
-        words,
-        grader_name=grader_name(settings, MODEL_NAME),
-    )
-
-
 def default_judge(settings: Settings, on_status: Callable[[str], None] | None = None):  # type: ignore[no-untyped-def]
     """The judge the settings describe; `on_status` hears about waits and retries."""
     from .judge import Judge, make_client
@@ -348,70 +173,4 @@ def default_judge(settings: Settings, on_status: Callable[[str], None] | None = 
         timeout=settings.timeout,
         on_status=on_status,
         secrets=settings.secrets,
-    )
-
-
-def grader_name(settings: Settings, offline_model: str) -> str:
-    if settings.backend == "llm":
-        where = settings.shown_base_url or "OpenAI"
-        return f"LLM judge {settings.model} at {where}, cross-checked by keywords and {offline_model}"
-    return f"offline grader: keywords + {offline_model}"
-
-
-def _result(
-    signal: PointSignal,
-    combined: _Combined,
-    judged: Verdict | None = None,
-    feedback: str | None = None,
-) -> PointResult:
-    point = signal.point
-    found = len(signal.keywords.hits) if combined.evidence is not None else 0
-    return PointResult(
-        id=point.id,
-        text=point.text,
-        weight=point.weight,
-        critical=point.critical,
-        verdict=combined.verdict,
-        evidence=combined.evidence,
-        semantic=round(signal.score, 3),
-        keywords_found=found,
-        keywords_total=len(point.keywords),
-        judge_verdict=judged,
-        feedback=feedback,
-        expected=signal.expected,
-        flags=list(combined.flags),
-    )
-
-
-def _report(
-    question: Question,
-    settings: Settings,
-    points: list[PointResult],
-    flags: list[str],
-    confidence: str,
-    feedback: str | None,
-    caveats: list[str],
-    words: int,
-    *,
-    grader_name: str,
-) -> GradeReport:
-    score, uncapped = score_points(points)
-    if score < uncapped:
-        flags = [*flags, FLAG_CRITICAL_MISSED]
-    model = settings.model if settings.backend == "llm" else "all-MiniLM-L6-v2-int8"
-    return GradeReport(
-        question_id=question.id,
-        question_number=question.number,
-        question=question.text,
-        backend=settings.backend,
-        grader=grader_name,
-        model=model,
-        score=score,
-        uncapped_score=uncapped,
-        confidence=confidence,  # type: ignore[arg-type]
-        points=points,
-        flags=flags,
-        feedback=feedback,
-        caveats=caveats,
-        answer_words=words,
     )

@@ -1,0 +1,235 @@
+"""The LLM grader: the judge's verdicts (`judge`), each cross-checked by the offline signals.
+
+Quote verified = found in the answer, whitespace and case normalised, at least three words;
+corroborated = the quoted sentence is tied to the point or carries one of its keyword groups:
+
+    judge     quote          corroborated   final     flag
+    covered   verified       yes            covered
+    covered   verified       no             partial   uncorroborated
+    covered   not verified   -              partial   unverified-quote  (if offline evidence >= COVERED)
+    covered   not verified   -              missed    unverified-quote  (otherwise)
+    partial   verified       yes            partial
+    partial   verified       no             partial   uncorroborated
+    partial   not verified   -              missed    unverified-quote
+    missed    -              -              missed    (keyword-only if all keywords present
+                                                           but the offline evidence is low)
+
+The grader owns its concurrency: `grade_many` sends every judge request first, computes the
+offline signals while they are out, and cross-checks each answer as its reply arrives.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+
+from .errors import GraderError
+from .keywords import analyse_all, check_point
+from .models import (
+    FLAG_KEYWORD_ONLY,
+    FLAG_UNCORROBORATED,
+    FLAG_UNVERIFIED_QUOTE,
+    Evidence,
+    GradeReport,
+    Question,
+    Verdict,
+)
+from .offline import (
+    COVERED,
+    PARTIAL,
+    OfflineGrader,
+    Prepared,
+    Verdicts,
+    _safely,
+    evidence_of,
+    result_of,
+)
+from .scoring import assemble
+from .semantic import MODEL_NAME
+from .signals import PointSignal
+from .text import Sentence
+
+MIN_QUOTE_WORDS = 3  # ":" or "Thought process:" is no evidence: a quote must have substance
+
+
+def _norm(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = text.translate(
+        str.maketrans(
+            {
+                "\u2018": "'",
+                "\u2019": "'",
+                "\u201c": '"',
+                "\u201d": '"',
+                "\u2013": "-",
+                "\u2014": "-",
+            }
+        )
+    )
+    text = re.sub(r"[*_`]", "", text)
+    return " ".join(text.split())
+
+
+def verify_quote(quote: str | None, answer: str) -> bool:
+    """Whether `quote` (parts joined by an ellipsis allowed) appears in the answer. A quote must have
+    substance: "master key" replies such as ":" or "Thought process:" are not evidence."""
+    if not quote:
+        return False
+    haystack = _norm(answer)
+    parts = [p.strip(" .,;:\"'") for p in re.split(r"\.\.\.|\u2026", _norm(quote))]
+    parts = [p for p in parts if p]
+    if not parts or sum(len(p.split()) for p in parts) < MIN_QUOTE_WORDS:
+        return False
+    position = 0
+    for part in parts:
+        found = haystack.find(part, position)
+        if found < 0:
+            return False
+        position = found + len(part)
+    return True
+
+
+def _units_for_quote(quote: str, units: Sequence[Sentence]) -> list[int]:
+    q = _norm(quote)
+    hits = [i for i, u in enumerate(units) if (n := _norm(u.text)) and (q in n or n in q)]
+    if hits:
+        return hits
+    head = q.split("...")[0][:40]
+    return [i for i, u in enumerate(units) if head and head in _norm(u.text)]
+
+
+def llm_verdict(
+    judged: Verdict,
+    quote: str | None,
+    signal: PointSignal,
+    answer: str,
+    units: Sequence[Sentence],
+) -> Verdicts:
+    """The final verdict on one point from the judge's and the offline signals (the table above)."""
+    if judged == "missed":
+        keyword_only = signal.keywords_anywhere and signal.score < PARTIAL
+        return Verdicts("missed", (FLAG_KEYWORD_ONLY,) if keyword_only else (), None)
+    if not verify_quote(quote, answer):
+        if judged == "covered" and signal.score >= COVERED:
+            return Verdicts("partial", (FLAG_UNVERIFIED_QUOTE,), evidence_of(signal))
+        return Verdicts("missed", (FLAG_UNVERIFIED_QUOTE,), None)
+    assert quote is not None  # verify_quote is False for None
+    idx = _units_for_quote(quote, units)
+    keywords = check_point(signal.point, analyse_all([units[i] for i in idx]))
+    corroborated = any(signal.tied_units[i] for i in idx) or bool(keywords.hits)
+    line = units[idx[0]].line if idx else None
+    evidence = Evidence(quote=quote.strip(), line=line, terms=[h.term for h in keywords.hits])
+    if corroborated:
+        return Verdicts(judged, (), evidence)
+    return Verdicts("partial", (FLAG_UNCORROBORATED,), evidence)
+
+
+class LLMGrader:
+    """Grades with an LLM judge (`judge.Judge`), every credit cross-checked offline.
+
+    `where` names the server in reports (credentials masked); `offline` supplies the signals."""
+
+    backend = "llm"
+
+    def __init__(self, judge: object, *, where: str = "OpenAI", offline: OfflineGrader | None = None):
+        from .judge import JUDGE_PROMPT_VERSION
+
+        self.judge = judge
+        self.offline = offline or OfflineGrader()
+        self.model: str = getattr(judge, "model", "?")
+        self.name = f"LLM judge {self.model} at {where}, cross-checked by keywords and {MODEL_NAME}"
+        # The judge's verdicts are cross-checked by the offline signals, so their version counts.
+        self.version = f"llm|{self.model}|{where}|{JUDGE_PROMPT_VERSION}|{self.offline.version}"
+
+    def needs_judge(self, question: Question, answer: str) -> bool:
+        """Whether grading this answer sends it to the judge: not if it is empty, too long or too
+        short (grade() reports those itself, without a request)."""
+        from .grading import needs_judge
+
+        return needs_judge(question, answer)
+
+    def grade(self, question: Question, answer: str) -> GradeReport:
+        """Grade one answer. Raises JudgeError when the judge fails (the answer is then not
+        graded, never scored 0), AnswerError for an empty or too long answer."""
+        p = self.offline.prepare(question, answer)
+        if p.too_short:
+            return self.offline.too_short_report(p, self.name, self.backend, self.model)
+        return self._combine(p, self.judge.judge(question, p.text))  # type: ignore[attr-defined]
+
+    def _combine(self, p: Prepared, result: object) -> GradeReport:
+        judgement = result.judgement  # type: ignore[attr-defined]
+        points = []
+        for signal, judged in zip(p.signals, judgement.points, strict=True):
+            combined = llm_verdict(judged.verdict, judged.evidence, signal, p.text, p.units)
+            points.append(result_of(signal, combined, judged.verdict, judged.feedback))
+        caveats = []
+        if result.mode != "json_schema":  # type: ignore[attr-defined]
+            caveats.append(f"The server does not enforce JSON schemas; used {result.mode} output.")  # type: ignore[attr-defined]
+        if result.temperature_dropped:  # type: ignore[attr-defined]
+            caveats.append("The model does not accept temperature 0; verdicts may vary by run.")
+        doubts = {FLAG_UNVERIFIED_QUOTE, FLAG_UNCORROBORATED}
+        flagged = sum(bool(doubts & set(pt.flags)) for pt in points)
+        if flagged == 0 and not caveats:
+            confidence = "high"
+        else:
+            confidence = "medium" if flagged <= len(points) // 3 else "low"
+        return assemble(
+            p.question,
+            points,
+            backend=self.backend,
+            grader=self.name,
+            model=self.model,
+            confidence=confidence,
+            words=p.words,
+            flags=p.flags,
+            feedback=judgement.overall_feedback,
+            caveats=caveats,
+        )
+
+    def grade_many(
+        self,
+        items: Sequence[tuple[Question, str]],
+        *,
+        jobs: int = 8,
+        on_done: Callable[[int, GradeReport | GraderError], None] | None = None,
+    ) -> list[GradeReport | GraderError]:
+        """Grade many answers, `jobs` judge requests at a time. The requests go first, so the
+        network wait overlaps the offline model's work; each answer is finished as its reply
+        arrives (and `on_done` hears of it then). One answer's failure is its error, in its place."""
+        results: list[GradeReport | GraderError | None] = [None] * len(items)
+
+        def done(i: int, result: GradeReport | GraderError) -> None:
+            results[i] = result
+            if on_done is not None:
+                on_done(i, result)
+
+        pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+        try:
+            futures: dict[Future, int] = {}
+            for i, (question, answer) in enumerate(items):
+                if self.needs_judge(question, answer):
+                    text = _clean(answer)
+                    futures[pool.submit(self.judge.judge, question, text)] = i  # type: ignore[attr-defined]
+            self.offline.warm(items)
+            for future in as_completed(futures):
+                i = futures[future]
+                done(i, _safely(lambda q, a, f=future: self._finish(q, a, f), *items[i]))
+            for i, (question, answer) in enumerate(items):
+                if results[i] is None:  # nothing to ask: empty, too long or too short
+                    done(i, _safely(self.grade, question, answer))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return [r for r in results if r is not None]
+
+    def _finish(self, question: Question, answer: str, future: Future) -> GradeReport:
+        p = self.offline.prepare(question, answer)
+        return self._combine(p, future.result())
+
+
+def _clean(answer: str) -> str:
+    """The answer as the judge sees it: what `grade` sends (validated, normalised)."""
+    from .grading import read_answer
+
+    return read_answer(answer)
