@@ -151,3 +151,25 @@ def sheet_report(
         totals=SheetTotals(**t.__dict__),
         fail_under=fail_under,
     )
+
+
+def grade_sheet(
+    text: str,
+    bank: object | None = None,
+    grader: Grader | None = None,
+    *,
+    source: str = "sheet",
+    jobs: int = DEFAULT_JOBS,
+    cache: GradeCache | None = None,
+) -> SheetReportModel:
+    """Grade an answer sheet's text (the markdown `grader template` writes) against `bank` (the
+    shipped bank by default) with `grader` (offline by default)."""
+    from .answers import match_entries, parse_sheet
+    from .bank import load_bank
+    from .grading import grader_for
+
+    questions = (bank or load_bank()).questions  # type: ignore[attr-defined]
+    grader = grader or grader_for()
+    matches = [(source, m) for m in match_entries(parse_sheet(text, source), questions)]
+    rows = score_matches(matches, grader, jobs=jobs, cache=cache)
+    return sheet_report(rows, grader, [source])

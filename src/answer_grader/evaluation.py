@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GraderError
-from .models import KeyPoint, Question, Rubric
+from .models import KeyPoint, Question
 
 BINS = 5  # quadratic-weighted kappa is computed on scores binned into fifths
 
@@ -124,7 +124,7 @@ def load_rows(path: Path) -> list[EvalRow]:
 def question_for(row: EvalRow, reference: str | None = None) -> Question:
     """The row's question as the grader sees it, with given or derived key points (derived from
     `reference`, by default the row's reference answer). Data sets have any number of points, so
-    the bank's 5-9 rule is not applied (model_construct)."""
+    the bank's 5-9 rule does not apply."""
     from .bootstrap import derive_key_points, point_from_text
 
     reference = reference if reference is not None else row.reference
@@ -149,16 +149,8 @@ def question_for(row: EvalRow, reference: str | None = None) -> Question:
         points = derive_key_points(reference, question=row.question)
     if not points:
         raise EvalDataError(f"line {row.line}: no key point could be derived from the reference answer")
-    rubric = Rubric.model_construct(
-        id=re.sub(r"[^a-z0-9]+", "-", row.question_id.lower()).strip("-") or "q",
-        number=1,
-        question=row.question,
-        topics=["eval"],
-        difficulty="intermediate",
-        key_points=points,
-        misconceptions=[],
-    )
-    return Question(rubric=rubric, reference_answer=reference, rubric_path="", reference_path="")
+    qid = re.sub(r"[^a-z0-9]+", "-", row.question_id.lower()).strip("-")[:64].strip("-") or "q"
+    return Question.create(row.question or qid, reference, points, id=qid, topics=["eval"])
 
 
 def overlap(student: str, reference: str) -> float:

@@ -1,4 +1,8 @@
-"""Pydantic models: the contract with rubric files. They mirror schemas/rubric.schema.json."""
+"""Pydantic models: rubrics, questions and reports.
+
+The rubric models accept any question a program builds (`Question.create`); the bank's own file
+rules (5 to 9 key points, slug topics) are the bank loader's, checked by
+schemas/rubric.schema.json before these models see a file."""
 
 from __future__ import annotations
 
@@ -40,14 +44,14 @@ class Misconception(_Strict):
 
 
 class Rubric(_Strict):
-    """A question of the bank and its key points, as stored in rubrics/<id>.yaml."""
+    """A question and its key points, as stored in rubrics/<id>.yaml."""
 
     id: Slug
-    number: int = Field(ge=1)
-    question: str = Field(min_length=10)
-    topics: list[Slug] = Field(min_length=1)
-    difficulty: Literal["foundational", "intermediate", "advanced"]
-    key_points: list[KeyPoint] = Field(min_length=5, max_length=9)
+    number: int = Field(default=1, ge=1)
+    question: str = Field(min_length=1)
+    topics: list[str] = Field(default_factory=list)
+    difficulty: Literal["foundational", "intermediate", "advanced"] = "intermediate"
+    key_points: list[KeyPoint] = Field(min_length=1)
     misconceptions: list[Misconception] = Field(default_factory=list)
 
 
@@ -58,8 +62,36 @@ class Question(BaseModel):
 
     rubric: Rubric
     reference_answer: str
-    rubric_path: str
-    reference_path: str
+    rubric_path: str = ""
+    reference_path: str = ""
+
+    @classmethod
+    def create(
+        cls,
+        text: str,
+        reference_answer: str,
+        key_points: list[KeyPoint | dict],
+        *,
+        id: str = "question",
+        number: int = 1,
+        topics: list[str] | None = None,
+        difficulty: str = "intermediate",
+    ) -> Question:
+        """A question built in code, with as many key points as it needs:
+
+        Question.create("What is dropout?", "Dropout randomly zeroes ...",
+                        [{"id": "random-zeroing", "text": "Dropout zeroes random units.",
+                          "keywords": [["zero", "drop"], ["random"]]}])
+        """
+        rubric = Rubric(
+            id=id,
+            number=number,
+            question=text,
+            topics=list(topics or []),
+            difficulty=difficulty,  # type: ignore[arg-type]
+            key_points=[KeyPoint.model_validate(p) for p in key_points],
+        )
+        return cls(rubric=rubric, reference_answer=reference_answer)
 
     @property
     def id(self) -> str:
