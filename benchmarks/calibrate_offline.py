@@ -3,7 +3,7 @@
     python benchmarks/calibrate_offline.py [--semeval ../shared/datasets/semeval2013-train.jsonl]
                                            [--labelled tests/data/labelled] [--folds 5]
 
-Three sources, fit together (see the comment above ALPHA in src/answer_grader/grading.py):
+Three sources, fit together (see the comment at the top of src/answer_grader/offline.py):
 
 1. SemEval-2013 Task 7 training answers (human 2-way labels, short science answers; not shipped
    with the project, CC BY-SA). Each answer is graded against key points derived from each of its
@@ -20,8 +20,10 @@ Three sources, fit together (see the comment above ALPHA in src/answer_grader/gr
    the bank's questions split into the same number of folds, so it too is reported held out.
 
 The expensive part, the per-sentence features of every answer for every point
-(answer_grader.signals.unit_features), is computed once; the search is vectorised over it.
-Copy the printed constants into grading.py.
+(answer_grader.signals.unit_features), is computed once; the search is vectorised over it, with
+the grader's own verdict cuts (offline.verdict_levels) and score (scoring.grouped_scores).
+`--write` writes the constants chosen on all questions into the parameters data file
+(src/answer_grader/data/offline_params.json); without it the script only prints them.
 """
 
 from __future__ import annotations
@@ -40,12 +42,14 @@ from answer_grader.evaluation import floor, load_rows, versions
 from answer_grader.gaming import keyword_fragments, keyword_prose, off_topic_with_keywords
 from answer_grader.metrics import best_threshold, macro_f1, quadratic_kappa
 from answer_grader.models import Question
-from answer_grader.scoring import CRITICAL_CAP
+from answer_grader.offline import verdict_levels
+from answer_grader.params import PARAMS
+from answer_grader.scoring import grouped_scores
 from answer_grader.semantic import default_embedder
 from answer_grader.signals import min_answer_words, unit_features, unit_scores, warm_profiles
 from answer_grader.text import split_sentences, word_count
 
-# (ALPHA, BETA, GAMMA, NOVEL_FLOOR); a NOVEL_FLOOR at TIE turns the keyword route to "tied" off.
+# (alpha, beta, gamma, novel_floor); a novel_floor at tie turns the keyword route to "tied" off.
 WEIGHTS = [
     (a, b, g, f)
     for a in (0.4, 0.5, 0.6)
@@ -91,18 +95,13 @@ class Graded:
         self.ev = {ab: np.array(v) for ab, v in self.evidence.items()}
 
     def levels(self, ab: tuple[float, ...], partial: float, covered: float) -> np.ndarray:
-        e = self.ev[ab]
-        return np.where(e >= covered, 2, np.where(e >= partial, 1, 0))
+        return verdict_levels(self.ev[ab], partial, covered)
 
     def scores(self, ab: tuple[float, ...], partial: float, covered: float) -> np.ndarray:
-        """Each answer's score 0..1, as grading.score_points computes it (critical cap included)."""
+        """Each answer's score 0..1, as the grader computes it (critical cap included)."""
         arr, lv = self.arrays, self.levels(ab, partial, covered)
         n = len(arr["short"])
-        credit = np.bincount(arr["answer"], arr["weight"] * lv / 2, minlength=n)
-        total = np.maximum(1e-9, np.bincount(arr["answer"], arr["weight"], minlength=n))
-        score = credit / total
-        missed = np.bincount(arr["answer"], arr["critical"] & (lv == 0), minlength=n) > 0
-        score = np.where(missed, np.minimum(score, CRITICAL_CAP / 100), score)
+        score = grouped_scores(lv, arr["weight"], arr["critical"], arr["answer"], n)
         return np.where(arr["short"], 0.0, score)
 
 
@@ -208,6 +207,9 @@ def main() -> None:
     ap.add_argument("--semeval", type=Path, default=SEMEVAL)
     ap.add_argument("--labelled", type=Path, default=Path("tests/data/labelled"))
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument(
+        "--write", action="store_true", help="write the chosen constants to the parameters file"
+    )
     args = ap.parse_args()
     t = time.perf_counter()
     emb = default_embedder()
@@ -262,8 +264,8 @@ def main() -> None:
         best = max(configs, key=lambda cfg: objective(cfg, train, lab_fold != k))
         lab_held[lab_fold == k] = lab.levels(*best)[lab_fold == k]
         print(
-            f"fold {k + 1}: (ALPHA, BETA, GAMMA, NOVEL_FLOOR) = {best[0]}, "
-            f"PARTIAL = {best[1]}, COVERED = {best[2]}"
+            f"fold {k + 1}: (alpha, beta, gamma, novel_floor) = {best[0]}, "
+            f"partial = {best[1]}, covered = {best[2]}"
         )
         # The 2-way cut too is chosen on the training folds, per corpus: nothing about the
         # held-out questions is used to score them.
@@ -286,9 +288,26 @@ def main() -> None:
     best = max(configs, key=lambda cfg: objective(cfg, np.ones(n, bool), np.ones(len(human), bool)))
     (alpha, beta, gamma, novel_floor), partial, covered = best
     print(
-        f"\nchosen on all questions: ALPHA = {alpha}, BETA = {beta}, GAMMA = {gamma}, "
-        f"NOVEL_FLOOR = {novel_floor}, PARTIAL = {partial}, COVERED = {covered}"
+        f"\nchosen on all questions: alpha = {alpha}, beta = {beta}, gamma = {gamma}, "
+        f"novel_floor = {novel_floor}, partial = {partial}, covered = {covered}"
     )
+    if args.write:
+        from dataclasses import replace
+
+        from answer_grader import params
+
+        fitted = replace(
+            PARAMS,
+            alpha=alpha,
+            beta=beta,
+            gamma=gamma,
+            novel_floor=novel_floor,
+            partial=partial,
+            covered=covered,
+        )
+        target = Path(params.__file__).parent / params.DATA_FILE
+        params.write(fitted, target)
+        print(f"  written to {target} (version {fitted.version})")
     print(f"  bank: {bank_ok(bank, kinds, *best)}")
     pred = lab.levels(*best)
     arr = lab.arrays

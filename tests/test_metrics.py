@@ -115,5 +115,5 @@ def test_calibration_script_fits_and_reports_on_a_small_file():
     out = result.stdout
     assert "6 SemEval answers" in out
     assert "offline grader" in out and "unigram-overlap floor" in out
-    assert "chosen on all questions: ALPHA = " in out
+    assert "chosen on all questions: alpha = " in out
     assert "'ok': True" in out and "reference_min': 100.0" in out

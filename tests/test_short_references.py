@@ -139,7 +139,9 @@ def test_a_clash_of_polarity_costs_credit():
     opposite claim. The clash is flagged and costs evidence; the derived keyword is the negated
     phrase, so only the answer that keeps the negation carries it."""
     from answer_grader.grading import grade
-    from answer_grader.offline import ALPHA, BETA, GAMMA, NOVEL_FLOOR
+    from answer_grader.params import PARAMS
+
+    ALPHA, BETA, GAMMA, NOVEL_FLOOR = PARAMS.alpha, PARAMS.beta, PARAMS.gamma, PARAMS.novel_floor
     from answer_grader.semantic import default_embedder
     from answer_grader.signals import unit_features, unit_scores
     from answer_grader.text import split_sentences

@@ -12,7 +12,7 @@ import re
 
 from .keywords import analyse_all, check_point, stem
 from .models import KeyPoint
-from .signals import FUNCTION_WORDS
+from .params import PARAMS
 from .text import split_sentences
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
@@ -39,7 +39,7 @@ def content_words(text: str) -> list[str]:
     seen: dict[str, int] = {}
     for i, w in enumerate(_WORD.findall(text)):
         low = w.lower()
-        if low in FUNCTION_WORDS or low in GENERIC or len(low) < 3 or low in seen:
+        if low in PARAMS.function_words or low in GENERIC or len(low) < 3 or low in seen:
             continue
         seen[low] = i
     return sorted(seen, key=lambda w: (-len(w), seen[w]))

@@ -2,47 +2,26 @@
 `llm.LLMGrader`), `grader_for(settings)` and `grade(question, answer)`; what makes an answer
 gradable at all.
 
-Signals (see `signals`), per key point and answer sentence ("unit"):
+Signals (see `signals`), per key point and answer sentence ("unit"); every number named here is a
+field of the parameters object (`params.PARAMS`, from data/offline_params.json):
   similarity   cosine similarity of the unit to the point (its text, or the reference sentence that
                carries it), with the all-MiniLM-L6-v2 embedding;
   lexical      the share of the point's own content words (in its text or the reference sentence
                that carries it; words the question gives away left out) that the unit repeats;
   keywords     the share of the point's keyword groups found in the unit;
   tied         the similarity beats what the question itself and off-topic or filler text reach
-               for the same point (calibrated similarity > TIE), or the unit is prose, carries a
+               for the same point (calibrated similarity > tie), or the unit is prose, carries a
                keyword group that the question does not, and its calibrated similarity is above
-               NOVEL_FLOOR;
+               novel_floor;
   clash        the unit is negated ("not", "no", "without", ...) where the point is not, or the
                reverse;
-  evidence     ALPHA x similarity + BETA x lexical + (1 - ALPHA - BETA) x keywords - GAMMA x clash
+  evidence     alpha x similarity + beta x lexical + (1 - alpha - beta) x keywords - gamma x clash
                (at least 0) if tied, else 0.
-Lists of terms and units under four words are never evidence (for a one-sentence reference,
-shorter units that read as a statement are).
-A point's score is its best unit's.
+Lists of terms and units under min_unit_words words are never evidence (for a one-sentence
+reference, shorter units that read as a statement are). A point's score is its best unit's.
 
-Offline verdicts:
-
-    evidence >= COVERED                              covered
-    evidence >= PARTIAL                              partial
-    below, all keyword groups present somewhere      missed, flagged keyword-only
-    otherwise                                        missed
-
-LLM verdicts, cross-checked (quote verified = found in the answer, whitespace and case normalised;
-corroborated = the quoted sentence is tied to the point or carries one of its keyword groups):
-
-    judge     quote          corroborated   final     flag
-    covered   verified       yes            covered
-    covered   verified       no             partial   uncorroborated
-    covered   not verified   -              partial   unverified-quote  (if offline evidence >= COVERED)
-    covered   not verified   -              missed    unverified-quote  (otherwise)
-    partial   verified       yes            partial
-    partial   verified       no             partial   uncorroborated
-    partial   not verified   -              missed    unverified-quote
-    missed    -              -              missed    (keyword-only if all keywords present
-                                                           but the offline evidence is low)
-
-Score: 100 x sum(weight x credit) / sum(weight), credit covered 1, partial 0.5, missed 0. When a
-critical point is missed the score is capped at CRITICAL_CAP: such an answer is not a good answer.
+The offline grader's verdicts are in `offline`, the LLM judge's cross-check table in `llm`, and the
+score (weighted credit, capped at critical_cap when a critical point is missed) in `scoring`.
 """
 
 from __future__ import annotations
@@ -54,6 +33,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .errors import AnswerError, GraderError
 from .models import GradeReport, Question
+from .params import PARAMS
 from .scrub import printable
 from .signals import min_answer_words
 from .text import word_count
@@ -62,7 +42,7 @@ if TYPE_CHECKING:
     from .config import Settings
     from .semantic import Embedder
 
-MAX_ANSWER_CHARS = 20_000  # about 3,000 words: far beyond an interview answer
+MAX_ANSWER_CHARS = PARAMS.max_answer_chars  # about 3,000 words: far beyond an interview answer
 
 _INJECTION = re.compile(
     r"ignore (all |any |the |your |previous |prior |above )*(instructions|rubric|rules|prompt)"

@@ -18,11 +18,11 @@ from typing import Any
 
 from .errors import PatternTimeout
 from .models import KeyPoint, RegexTerm
+from .params import PARAMS
 from .text import Sentence
 
-# Words that, shortly before a term in the same clause, turn its mention into a denial.
-NEGATION_CUES = frozenset({"not", "no", "never", "without", "cannot", "neither", "nor", "none"})
-NEGATION_WINDOW = 3
+# PARAMS.negation_cues: words that, at most PARAMS.negation_window words before a term in the same
+# clause, turn its mention into a denial.
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # Clause boundaries: a negation does not reach across these.
@@ -86,7 +86,7 @@ def analyse(sentence: Sentence) -> AnalysedSentence:
             clause += 1
             b += 1
         raw = m.group()
-        negator = raw in NEGATION_CUES or raw.endswith("n't")
+        negator = raw in PARAMS.negation_cues or raw.endswith("n't")
         tokens.append(_Token(stem(raw), m.start(), m.end(), clause, negator))
         raws.append(raw)
     pairs = [stem(raws[i] + raws[i + 1]) for i in range(len(raws) - 1)]
@@ -156,9 +156,9 @@ def compile_term(term: str | RegexTerm) -> Term:
 
 
 def _negated(tokens: list[_Token], index: int) -> bool:
-    """Whether the token at `index` is denied by a cue up to NEGATION_WINDOW words before it."""
+    """Whether the token at `index` is denied by a cue up to PARAMS.negation_window words before it."""
     clause = tokens[index].clause
-    for j in range(index - 1, max(-1, index - 1 - NEGATION_WINDOW), -1):
+    for j in range(index - 1, max(-1, index - 1 - PARAMS.negation_window), -1):
         tok = tokens[j]
         if tok.clause != clause:
             return False

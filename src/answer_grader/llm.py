@@ -6,7 +6,7 @@ corroborated = the quoted sentence is tied to the point or carries one of its ke
     judge     quote          corroborated   final     flag
     covered   verified       yes            covered
     covered   verified       no             partial   uncorroborated
-    covered   not verified   -              partial   unverified-quote  (if offline evidence >= COVERED)
+    covered   not verified   -              partial   unverified-quote  (offline evidence >= covered)
     covered   not verified   -              missed    unverified-quote  (otherwise)
     partial   verified       yes            partial
     partial   verified       no             partial   uncorroborated
@@ -37,8 +37,6 @@ from .models import (
     Verdict,
 )
 from .offline import (
-    COVERED,
-    PARTIAL,
     OfflineGrader,
     Prepared,
     Verdicts,
@@ -46,12 +44,11 @@ from .offline import (
     evidence_of,
     result_of,
 )
+from .params import PARAMS
 from .scoring import assemble
 from .semantic import MODEL_NAME
 from .signals import PointSignal
 from .text import Sentence
-
-MIN_QUOTE_WORDS = 3  # ":" or "Thought process:" is no evidence: a quote must have substance
 
 
 def _norm(text: str) -> str:
@@ -80,7 +77,7 @@ def verify_quote(quote: str | None, answer: str) -> bool:
     haystack = _norm(answer)
     parts = [p.strip(" .,;:\"'") for p in re.split(r"\.\.\.|\u2026", _norm(quote))]
     parts = [p for p in parts if p]
-    if not parts or sum(len(p.split()) for p in parts) < MIN_QUOTE_WORDS:
+    if not parts or sum(len(p.split()) for p in parts) < PARAMS.min_quote_words:
         return False
     position = 0
     for part in parts:
@@ -109,10 +106,10 @@ def llm_verdict(
 ) -> Verdicts:
     """The final verdict on one point from the judge's and the offline signals (the table above)."""
     if judged == "missed":
-        keyword_only = signal.keywords_anywhere and signal.score < PARTIAL
+        keyword_only = signal.keywords_anywhere and signal.score < PARAMS.partial
         return Verdicts("missed", (FLAG_KEYWORD_ONLY,) if keyword_only else (), None)
     if not verify_quote(quote, answer):
-        if judged == "covered" and signal.score >= COVERED:
+        if judged == "covered" and signal.score >= PARAMS.covered:
             return Verdicts("partial", (FLAG_UNVERIFIED_QUOTE,), evidence_of(signal))
         return Verdicts("missed", (FLAG_UNVERIFIED_QUOTE,), None)
     assert quote is not None  # verify_quote is False for None

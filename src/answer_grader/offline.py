@@ -3,8 +3,8 @@
 How a point's evidence is scored is specified in `grading` (the module docstring) and computed in
 `signals`; this module turns the evidence into verdicts, a confidence and a report:
 
-    evidence >= COVERED                              covered
-    evidence >= PARTIAL                              partial
+    evidence >= PARAMS.covered                       covered
+    evidence >= PARAMS.partial                       partial
     below, all keyword groups present somewhere      missed, flagged keyword-only
     otherwise                                        missed
 """
@@ -26,41 +26,31 @@ from .models import (
     Question,
     Verdict,
 )
-from .scoring import CRITICAL_CAP, assemble, point_result
+from .params import PARAMS
+from .scoring import assemble, point_result
 from .semantic import MODEL_NAME, Embedder
-from .signals import TIE, PointSignal, min_answer_words, point_signals
+from .signals import PointSignal, min_answer_words, point_signals
 from .text import Sentence, split_sentences, word_count
 
-# Fit by `python benchmarks/calibrate_offline.py` (refit with that command; it prints the search and
-# the held-out figures). Three sources, fit together, every one split into 5 folds by question; the
-# constants are chosen on four folds and scored on the fifth, and the README gives those held-out
-# figures:
+# The weights and cuts (PARAMS.alpha, beta, gamma, novel_floor, partial, covered) are fit by
+# `python benchmarks/calibrate_offline.py`, which writes them to data/offline_params.json and prints
+# the search and the held-out figures. Three sources, fit together, every one split into 5 folds by
+# question; the constants are chosen on four folds and scored on the fifth, and the README gives
+# those held-out figures:
 #   - SemEval-2013 Task 7 training answers (Beetle, SciEntsBank; ../shared/datasets): 2-way
 #     macro-F1 of each corpus, the cut also chosen on the four folds;
 #   - the 69 hand-labelled interview answers of tests/data/labelled: per-point agreement (QWK);
 #   - the bank, as a condition: every reference answer still scores >= 90, and the question pasted
 #     back, another question's reference, half a reference and the gaming answers of
 #     answer_grader.gaming (keywords as filler prose, terse notes, off-topic sentences) score low.
-ALPHA = 0.4  # weight of the meaning (embedding similarity)
-BETA = 0.5  # weight of the repeated content words; the keyword groups get the rest
-GAMMA = 0.1  # taken off when the sentence's polarity clashes with the point's
-# How far below filler a prose sentence with a keyword the question lacks may be and still be tied.
-# The fit chose no floor (-1.0) over -0.2, -0.1 and none of this route at all (TIE): requiring prose
-# and measuring repeated wording only against full sentences already keeps the gaming answers of
-# answer_grader.gaming low.
-NOVEL_FLOOR = -1.0
-PARTIAL = 0.35
-COVERED = 0.5
-# Part of every cached offline grade's key: change it (or any constant above) and old grades are
-# recomputed rather than reused.
-_CONSTANTS = (ALPHA, BETA, GAMMA, NOVEL_FLOOR, TIE, PARTIAL, COVERED, CRITICAL_CAP)
-OFFLINE_VERSION = "|".join(["minilm-int8-1.0.0", "signals-3", *map(str, _CONSTANTS)])
+# The fit chose no novel_floor (-1.0) over -0.2, -0.1 and none of that route at all (tie): requiring
+# prose and measuring repeated wording only against full sentences already keeps the gaming answers
+# low.
 MODEL_ID = "all-MiniLM-L6-v2-int8"
 OFFLINE_CAVEAT = (
     "Graded offline by sentence similarity and keywords: it finds where a point is discussed, but "
     "cannot tell a correct statement from its opposite. Use an LLM judge for a check of correctness."
 )
-OFF_TOPIC = 0.25  # no sentence this similar to any point: the answer is about something else
 
 
 @dataclass(frozen=True)
@@ -82,12 +72,20 @@ def evidence_of(signal: PointSignal) -> Evidence | None:
 
 def offline_verdict(signal: PointSignal) -> Verdicts:
     s = signal.score
-    if s >= COVERED:
+    if s >= PARAMS.covered:
         return Verdicts("covered", (), evidence_of(signal))
-    if s >= PARTIAL:
+    if s >= PARAMS.partial:
         return Verdicts("partial", (), evidence_of(signal))
     flags = (FLAG_KEYWORD_ONLY,) if signal.keywords_anywhere else ()
     return Verdicts("missed", flags, None)
+
+
+def verdict_levels(evidence, partial: float, covered: float):  # type: ignore[no-untyped-def]
+    """`offline_verdict`'s cuts for many points at once (numpy): 0 missed, 1 partial, 2 covered.
+    The calibration script tries its candidate cuts with it."""
+    import numpy as np
+
+    return np.where(evidence >= covered, 2, np.where(evidence >= partial, 1, 0))
 
 
 def result_of(
@@ -111,10 +109,13 @@ def result_of(
 
 
 def confidence_offline(signals: Sequence[PointSignal]) -> str:
-    edges = (PARTIAL, COVERED)
-    close = sum(any(abs(s.score - e) < 0.05 for e in edges) for s in signals)
-    # Never "high": the offline grader cannot check correctness.
-    return "low" if close / max(1, len(signals)) > 0.4 else "medium"
+    """Low when many points sit close to a cut (a small change of wording would flip them);
+    never "high": the offline grader cannot check correctness."""
+    p = PARAMS
+    close = sum(
+        any(abs(s.score - e) < p.confidence_margin for e in (p.partial, p.covered)) for s in signals
+    )
+    return "low" if close / max(1, len(signals)) > p.confidence_low_share else "medium"
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,8 @@ class OfflineGrader:
     vectors kept in the user data directory."""
 
     backend = "offline"
-    version = f"offline|{OFFLINE_VERSION}"
+    # Everything its grades depend on: the model and every parameter (a hash of them all).
+    version = f"offline|{PARAMS.model}|{PARAMS.version}"
     name = f"offline grader: keywords + {MODEL_NAME}"
 
     def __init__(self, embedder: Embedder | None = None) -> None:
@@ -166,10 +168,11 @@ class OfflineGrader:
         short = words < min_answer_words(question)
         if short:
             flags.insert(0, FLAG_TOO_SHORT)
+        p = PARAMS
         signals = point_signals(
-            question, [] if short else units, self.embedder, ALPHA, BETA, GAMMA, NOVEL_FLOOR
+            question, [] if short else units, self.embedder, p.alpha, p.beta, p.gamma, p.novel_floor
         )
-        if not short and all(s.raw < OFF_TOPIC for s in signals):
+        if not short and all(s.raw < p.off_topic for s in signals):
             flags.append(FLAG_OFF_TOPIC)
         return Prepared(question, text, units, words, flags, signals)
 
@@ -209,7 +212,6 @@ class OfflineGrader:
     def warm(self, items: Sequence[tuple[Question, str]]) -> None:
         """Embed what many answers need in one batched pass (much faster than answer by answer):
         every question's anchors, and every sentence of every answer grade() will accept."""
-        from .grading import MAX_ANSWER_CHARS
         from .signals import usable, warm_profiles
 
         warm_profiles(list({q.content_hash: q for q, _ in items}.values()), self.embedder)
@@ -217,7 +219,7 @@ class OfflineGrader:
         texts = [
             u.text
             for _, a in items
-            if len(a) <= MAX_ANSWER_CHARS  # a 5 MB answer is refused at once, not split first
+            if len(a) <= PARAMS.max_answer_chars  # a 5 MB answer is refused at once, not split first
             for u in split_sentences(a)
             if usable(u, min_words=1)
         ]

@@ -2,7 +2,8 @@
 script, which scores its candidate constants with these functions):
 
     score = 100 x sum(weight x credit) / sum(weight), credit covered 1, partial 0.5, missed 0;
-    a missed critical point caps the score at CRITICAL_CAP: such an answer is not a good answer.
+    a missed critical point caps the score at PARAMS.critical_cap: such an answer is not a good
+    answer.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from .models import (
     Question,
     Verdict,
 )
-
-CRITICAL_CAP = 50.0
+from .params import PARAMS
 
 
 def score_points(points: Sequence[PointResult]) -> tuple[float, float]:
@@ -30,21 +30,22 @@ def score_points(points: Sequence[PointResult]) -> tuple[float, float]:
     raw = 100.0 * sum(p.weight * CREDIT[p.verdict] for p in points) / total if total else 0.0
     capped = raw
     if any(p.critical and p.verdict == "missed" for p in points):
-        capped = min(raw, CRITICAL_CAP)
+        capped = min(raw, PARAMS.critical_cap)
     return round(capped, 1), round(raw, 1)
 
 
-def weighted_scores(credits: Any, weights: Any, critical: Any) -> Any:
-    """`score_points` for many answers at once, as fractions 0..1 (numpy arrays: `credits` is
-    answers x points, `weights` and `critical` are per point). The calibration script scores
-    thousands of candidate constant sets with it."""
+def grouped_scores(levels: Any, weights: Any, critical: Any, owner: Any, n: int) -> Any:
+    """`score_points` for many answers at once, as fractions 0..1 (numpy). Per point: its verdict
+    level (0 missed, 1 partial, 2 covered), weight, critical flag and the index of the answer it
+    belongs to. The calibration script scores thousands of candidate constant sets with it."""
     import numpy as np
 
-    credits = np.asarray(credits, dtype=float)
+    credit = np.array([CREDIT["missed"], CREDIT["partial"], CREDIT["covered"]])[levels]
     weights = np.asarray(weights, dtype=float)
-    raw = (credits * weights).sum(axis=-1) / weights.sum()
-    capped = (np.asarray(critical, dtype=bool) & (credits == CREDIT["missed"])).any(axis=-1)
-    return np.where(capped, np.minimum(raw, CRITICAL_CAP / 100), raw)
+    total = np.maximum(1e-9, np.bincount(owner, weights, minlength=n))
+    raw = np.bincount(owner, weights * credit, minlength=n) / total
+    missed = np.bincount(owner, np.asarray(critical, bool) & (levels == 0), minlength=n) > 0
+    return np.where(missed, np.minimum(raw, PARAMS.critical_cap / 100), raw)
 
 
 def point_result(

@@ -7,81 +7,67 @@ are cross-checked against them.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .keywords import AnalysedSentence, KeywordEvidence, analyse_all, check_point
 from .models import KeyPoint, Question
+from .params import PARAMS
 from .semantic import Embedder
 from .text import Sentence, split_sentences
 
-# Text that mentions nothing a key point asks for. A sentence must score above all of these (and above
-# the question itself, and above a bare list of the point's keywords) before it counts as evidence.
-# The list mixes off-topic text with the vague, on-topic filler a candidate uses to stall.
-DISTRACTORS = (
-    "Preheat the oven and bake the cake for thirty minutes until golden.",
-    "The football match ended in a draw after extra time.",
-    "I am not sure, but I think it depends on many factors.",
-    "This is a very important and interesting topic in machine learning and AI.",
-    "Large language models are powerful tools that are changing many industries.",
-    "There are many different approaches, each with its own advantages and disadvantages.",
-    "It is a key concept that every engineer working with neural networks should understand.",
-    "In practice you should evaluate carefully and choose what works best for your use case.",
-)
-
-FUNCTION_WORDS = frozenset(
-    """a an the of to in on for with by from as at into over under between through about and or
-    but if then so because while whereas which that this these those it its is are was were be been
-    being has have had do does did can could should would may might must will not no than each every
-    all any some one two per we you they he she i our your their them what when where how why who
-    """.split()  # noqa: SIM905 (a word list reads better as text)
-)
+# Text that mentions nothing a key point asks for (PARAMS.distractors): a sentence must score above
+# all of it (and above the question itself, and above a bare list of the point's keywords) before it
+# counts as evidence. It mixes off-topic text with the vague, on-topic filler a candidate stalls with.
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+")
 
 
 def is_list_like(text: str) -> bool:
     """A string of terms rather than a statement: six words or more without a function word, or six
-    or more short comma-separated items. Such a unit is never evidence, whatever its keywords
-    (keyword stuffing)."""
+    or more short comma-separated items (PARAMS.list_*). Such a unit is never evidence, whatever
+    its keywords (keyword stuffing)."""
+    p = PARAMS
     words = _WORD.findall(text.lower())
-    if len(words) < 4 or "=" in text:  # a formula is not a list of terms
+    if len(words) < p.list_min_words or "=" in text:  # a formula is not a list of terms
         return False
-    function_share = sum(w in FUNCTION_WORDS for w in words) / len(words)
-    if len(words) >= 6 and function_share < 0.08:  # six words and not one "the", "of", "is"...
-        return True
+    function_share = sum(w in p.function_words for w in words) / len(words)
+    if len(words) >= p.list_words and function_share < p.list_function_share:
+        return True  # six words and not one "the", "of", "is"...
     items = [i for i in re.split(r"[,;|·•]", text) if _WORD.search(i)]
     # Six or more short items: a catalogue of terms, even with an "and" or "at" among them.
-    return function_share < 0.25 and len(items) >= 6 and len(words) / len(items) <= 3
-
-
-MIN_UNIT_WORDS = 4  # shorter units ("Softmax.", "Q, K, V") cannot state a point on their own
-MIN_ANSWER_WORDS = 8  # below this an answer to an interview question says nothing gradable
+    return (
+        function_share < p.list_items_function_share
+        and len(items) >= p.list_items
+        and len(words) / len(items) <= p.list_item_words
+    )
 
 
 def min_answer_words(question: Question) -> int:
-    """The fewest words an answer needs before it is graded: MIN_ANSWER_WORDS for an interview
-    question, fewer when the reference itself is one short sentence (a quarter of its words, at
-    least 1), because "It has a seed." can be a full answer to a short question."""
+    """The fewest words an answer needs before it is graded: PARAMS.min_answer_words for an
+    interview question, fewer when the reference itself is one short sentence (a share of its
+    words, at least 1), because "It has a seed." can be a full answer to a short question."""
     if len(split_sentences(question.reference_answer)) > 1:
-        return MIN_ANSWER_WORDS
+        return PARAMS.min_answer_words
     reference_words = len(_WORD.findall(question.reference_answer))
-    return max(1, min(MIN_ANSWER_WORDS, -(-reference_words // 4)))
+    return max(
+        1, min(PARAMS.min_answer_words, math.ceil(reference_words * PARAMS.short_reference_share))
+    )
 
 
 def min_unit_words(question: Question) -> int:
     """The fewest words a sentence needs to be evidence, by the same rule."""
-    return min(MIN_UNIT_WORDS, min_answer_words(question))
+    return min(PARAMS.min_unit_words, min_answer_words(question))
 
 
-LEXICAL_MIN_WORDS = 4  # an anchor needs this many content words to measure repeated wording against
-# Negations are content here: "are not connected" and "are connected" are different answers.
-NEGATIONS = frozenset("not no never without nothing none cannot".split())  # noqa: SIM905
+# Negations (PARAMS.negations) are content here: "are not connected" and "are connected" are
+# different answers.
 
 
 def negated(text: str) -> bool:
     """Whether a text contains a negation ("not", "no", "never", "without", "n't", ...)."""
-    return any(w in NEGATIONS for w in _WORD.findall(text.lower().replace("n't", " not")))
+    return any(w in PARAMS.negations for w in _WORD.findall(text.lower().replace("n't", " not")))
 
 
 def content_stems(text: str) -> frozenset[str]:
@@ -89,7 +75,8 @@ def content_stems(text: str) -> frozenset[str]:
     from .keywords import stem
 
     words = _WORD.findall(text.lower().replace("n't", " not"))
-    return frozenset(stem(w) for w in words if w not in FUNCTION_WORDS or w in NEGATIONS)
+    p = PARAMS
+    return frozenset(stem(w) for w in words if w not in p.function_words or w in p.negations)
 
 
 @dataclass(frozen=True)
@@ -114,7 +101,8 @@ class PointProfile:
 
 
 def keyword_list(point: KeyPoint) -> str:
-    terms = [t if isinstance(t, str) else t.regex for group in point.keywords for t in group[:2]]
+    n = PARAMS.keyword_list_terms
+    terms = [t if isinstance(t, str) else t.regex for group in point.keywords for t in group[:n]]
     return ", ".join(terms)
 
 
@@ -148,7 +136,7 @@ def _anchors(question: Question) -> list[tuple[KeyPoint, tuple[str, ...], str | 
 
 def _texts_to_embed(question: Question) -> list[str]:
     # The keyword lists too: terse answers need them, and one batched call beats one call each.
-    texts = [*DISTRACTORS, question.text]
+    texts = [*PARAMS.distractors, question.text]
     for point, anchors, _ in _anchors(question):
         texts += [*anchors, keyword_list(point)]
     return texts
@@ -165,7 +153,7 @@ def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfil
     anchors_by_point = _anchors(question)
     from .keywords import compile_term, find_term
 
-    distractors = [*DISTRACTORS, question.text]
+    distractors = [*PARAMS.distractors, question.text]
     # One call for everything this question needs: far faster than a call per point.
     embedder.embed(_texts_to_embed(question))
     distractor_vectors = embedder.embed(distractors)
@@ -177,7 +165,7 @@ def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfil
         baseline = float((anchor_vectors @ distractor_vectors.T).max())
         # A heading such as "Queries, keys and values." carries a point for the keyword check, but
         # is too thin to measure repeated wording against: any mention of its words would match.
-        stems = [c for a in anchors if len(c := content_stems(a)) >= LEXICAL_MIN_WORDS]
+        stems = [c for a in anchors if len(c := content_stems(a)) >= PARAMS.lexical_min_words]
         stems = stems or [content_stems(point.text)]
         lexical = tuple((c - asked) or c for c in stems)
         given = tuple(
@@ -188,26 +176,25 @@ def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfil
     return tuple(out)
 
 
-# A sentence must be this far above its point's baseline (calibrated similarity) to be tied to the
-# point by meaning: fixed just above 0 by design, since a sentence no closer to a point than the
-# question itself or filler text is not about that point.
-TIE = 0.02
-TERSE_SHARE = 0.3  # below this share of function words a unit reads as notes, not prose
+# PARAMS.tie: how far above its point's baseline (calibrated similarity) a sentence must be to be
+# tied to the point by meaning; fixed just above 0 by design, since a sentence no closer to a point
+# than the question itself or filler text is not about that point.
 
 
 def function_share(text: str) -> float:
     words = _WORD.findall(text.lower())
-    return sum(w in FUNCTION_WORDS for w in words) / len(words) if words else 0.0
+    return sum(w in PARAMS.function_words for w in words) / len(words) if words else 0.0
 
 
-def usable(unit: Sentence, min_words: int = MIN_UNIT_WORDS) -> bool:
+def usable(unit: Sentence, min_words: int | None = None) -> bool:
     """Whether a unit can be evidence at all: long enough, and a statement, not a list of terms.
-    A unit shorter than MIN_UNIT_WORDS (allowed only for one-sentence references) must still read
-    as a statement: "It has a seed." does, "closed path battery" does not."""
+    A unit shorter than PARAMS.min_unit_words (allowed only for one-sentence references) must still
+    read as a statement: "It has a seed." does, "closed path battery" does not."""
+    p = PARAMS
     words = _WORD.findall(unit.text.lower())
-    if len(words) < min_words or is_list_like(unit.text):
+    if len(words) < (p.min_unit_words if min_words is None else min_words) or is_list_like(unit.text):
         return False
-    return len(words) >= MIN_UNIT_WORDS or any(w in FUNCTION_WORDS for w in words)
+    return len(words) >= p.min_unit_words or any(w in p.function_words for w in words)
 
 
 @dataclass(frozen=True)
@@ -236,7 +223,7 @@ class UnitFeatures:
         The second way lets a short answer that echoes the question's words count; the floor and
         the prose rule keep keywords in an off-topic sentence or in terse notes from counting."""
         return tuple(
-            ok and (c > TIE or (n and not t and c > novel_floor))
+            ok and (c > PARAMS.tie or (n and not t and c > novel_floor))
             for c, n, t, ok in zip(self.calibrated, self.novel, self.terse, self.usable, strict=True)
         )
 
@@ -269,7 +256,7 @@ def unit_features(
             groups = [[compile_term(t) for t in g] for g in prof.point.keywords]
             for j, i in enumerate(idx):
                 base = prof.baseline
-                if function_share(units[i].text) < TERSE_SHARE:
+                if function_share(units[i].text) < PARAMS.terse_share:
                     terse[i] = True
                     base = max(base, prof.keyword_baseline(embedder))
                 raw[i] = float(sims[j])

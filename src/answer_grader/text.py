@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .params import PARAMS
+
 
 @dataclass(frozen=True)
 class Sentence:
@@ -79,38 +81,35 @@ def _split_cached(markdown: str) -> tuple[Sentence, ...]:
 
 # pysbd's time grows with the square of a block's length (9 s for one 100 KB paragraph), so a long
 # block is cut first, at sentence ends, into chunks it segments one by one: linear in all. Blocks
-# shorter than CHUNK, which is every block of a real answer, are segmented whole, as before.
-CHUNK = 4000
+# shorter than PARAMS.chunk_chars, which is every block of a real answer, are segmented whole.
 _BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
 def _chunks(text: str) -> list[str]:
-    if len(text) <= CHUNK:
+    chunk = PARAMS.chunk_chars
+    if len(text) <= chunk:
         return [text]
     out = []
     start = 0
-    while len(text) - start > CHUNK:
-        window = text[start : start + CHUNK]
-        ends = [m.end() for m in _BOUNDARY.finditer(window, CHUNK // 2)]
-        cut = ends[0] if ends else (window.rfind(" ", CHUNK // 2) + 1 or CHUNK)
+    while len(text) - start > chunk:
+        window = text[start : start + chunk]
+        ends = [m.end() for m in _BOUNDARY.finditer(window, chunk // 2)]
+        cut = ends[0] if ends else (window.rfind(" ", chunk // 2) + 1 or chunk)
         out.append(text[start : start + cut])
         start += cut
     out.append(text[start:])
     return out
 
 
-FRAGMENT_WORDS = 4
-
-
 def _join_fragments(pieces: list[str]) -> list[str]:
-    """Join a fragment of fewer than FRAGMENT_WORDS words (a bold lead-in such as "Dynamic
+    """Join a fragment of fewer than PARAMS.fragment_words words (a bold lead-in such as "Dynamic
     masking.") to the sentence after it in the same block: alone it states nothing."""
     out: list[str] = []
     carry = ""
     for piece in pieces:
         piece = f"{carry} {piece}" if carry else piece
         carry = ""
-        if len(_WORD.findall(piece)) < FRAGMENT_WORDS:
+        if len(_WORD.findall(piece)) < PARAMS.fragment_words:
             carry = piece
         else:
             out.append(piece)
