@@ -59,3 +59,32 @@ def test_new_needs_five_ideas(tmp_path):
     )
     assert result.exit_code == 1
     assert "gives 1 key point(s); a rubric needs 5 to 9" in result.stderr
+
+
+def test_new_writes_topics_the_bank_accepts(tmp_path):
+    # "Deep Learning" used to be written as it was typed, and `grader check` then refused it.
+    bank = tmp_path / "bank"
+    ref = tmp_path / "ref.md"
+    ref.write_text(REFERENCE, "utf-8")
+    result = run(
+        "new", "dropout", "--question", "What is dropout?", "--reference", str(ref),
+        "--topic", "Deep Learning", "--topic", "Regularisation!", "--bank", str(bank),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load((bank / "rubrics" / "dropout.yaml").read_text("utf-8"))
+    assert data["topics"] == ["deep-learning", "regularisation"]
+    checked = run("check", "--no-offline", "--bank", str(bank))
+    assert checked.exit_code == 0, checked.stderr
+
+
+def test_new_numbers_after_every_rubric_of_the_bank(tmp_path, bank_copy):
+    ref = tmp_path / "ref.md"
+    ref.write_text(REFERENCE, "utf-8")
+    result = run(
+        "new", "dropout", "--question", "What is dropout?", "--reference", str(ref),
+        "--bank", str(bank_copy),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load((bank_copy / "rubrics" / "dropout.yaml").read_text("utf-8"))
+    assert data["number"] == 24
+    assert run("check", "--no-offline", "--bank", str(bank_copy)).exit_code == 0

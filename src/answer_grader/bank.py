@@ -182,12 +182,19 @@ def _semantic_problems(rubric: Rubric, label: str, stem: str) -> list[Problem]:
 
 def load_rubric(path: Path, label: str | None = None) -> tuple[Rubric | None, list[Problem]]:
     """Parse and validate one rubric file; the rubric is None when it has problems."""
-    from pydantic import ValidationError
 
     label = label or str(path)
     data, problems = _parse(path, label)
     if problems:
         return None, problems
+    return validate_rubric(data, label, path.stem)
+
+
+def validate_rubric(data: Any, label: str, stem: str) -> tuple[Rubric | None, list[Problem]]:
+    """A rubric's data checked by the bank's rules (the JSON Schema, the models, then what the
+    schema cannot say); the rubric is None when it has problems."""
+    from pydantic import ValidationError
+
     problems = _schema_problems(data, label)
     if problems:
         return None, problems
@@ -195,7 +202,7 @@ def load_rubric(path: Path, label: str | None = None) -> tuple[Rubric | None, li
         rubric = Rubric.model_validate(data)
     except ValidationError as exc:  # the schema and the models should agree; report if they don't
         return None, [Problem(label, format_path(e["loc"]), e["msg"]) for e in exc.errors()]
-    problems = _semantic_problems(rubric, label, path.stem)
+    problems = _semantic_problems(rubric, label, stem)
     return (None if problems else rubric), problems
 
 

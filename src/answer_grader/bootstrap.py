@@ -9,6 +9,8 @@ leaving out words the question already uses: an answer that repeats the question
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from pathlib import Path
 
 from .keywords import analyse_all, check_point, stem
 from .models import KeyPoint
@@ -83,3 +85,76 @@ def derive_key_points(reference: str, *, question: str = "", max_points: int = 9
         if point is not None:
             points.append(point)
     return points
+
+
+def slug(text: str) -> str:
+    """`text` as a bank id or topic: lower-case words joined by hyphens ("Deep Learning" ->
+    "deep-learning")."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64].strip("-")
+
+
+def new_question(
+    bank_dir: Path,
+    question_id: str,
+    question: str,
+    reference: str,
+    *,
+    topics: Sequence[str] = (),
+    difficulty: str = "intermediate",
+    reference_name: str = "the reference",
+) -> tuple[Path, int]:
+    """Add a question to the bank at `bank_dir`: its reference answer and a first rubric whose key
+    points are derived from it, checked against the bank's file rules before anything is
+    written. Returns the rubric's path and its number of key points. Raises RubricError or
+    OutputError."""
+    import yaml
+
+    from .bank import validate_rubric
+    from .errors import Problem, RubricError
+    from .files import make_dirs, write_atomic
+
+    if slug(question_id) != question_id:
+        raise RubricError(
+            [Problem(question_id, "id", "use lower-case words joined by hyphens, e.g. my-question")]
+        )
+    points = derive_key_points(reference, question=question)
+    if len(points) < 5:
+        raise RubricError(
+            [
+                Problem(
+                    reference_name,
+                    "",
+                    f"gives {len(points)} key point(s); a rubric needs 5 to 9: write the "
+                    "reference in at least five sentences, one idea each",
+                )
+            ]
+        )
+    rubrics = bank_dir / "rubrics"
+    rubric_path = rubrics / f"{question_id}.yaml"
+    if rubric_path.exists():
+        raise RubricError([Problem(str(rubric_path), "", "exists already")])
+    numbers = [0]
+    for other in sorted(rubrics.glob("*")) if rubrics.is_dir() else []:
+        if other.suffix in (".yaml", ".yml", ".json"):
+            found = re.search(r'^\s*"?number"?:\s*(\d+)', other.read_text("utf-8", "replace"), re.M)
+            numbers.append(int(found.group(1)) if found else 0)
+    data = {
+        "id": question_id,
+        "number": max(numbers) + 1,
+        "question": question,
+        "topics": [s for t in topics if (s := slug(t))] or ["general"],
+        "difficulty": difficulty,
+        "key_points": [p.model_dump(mode="json", exclude_defaults=True) for p in points],
+    }
+    # Checked as `grader check` will check it, before anything is written: a rubric the bank
+    # refuses is never left behind.
+    _, problems = validate_rubric(data, f"rubrics/{question_id}.yaml", question_id)
+    if problems:
+        raise RubricError(problems)
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    make_dirs(rubrics)
+    make_dirs(bank_dir / "reference_answers")
+    # The reference first: a rubric without its reference would make the bank fail to load.
+    write_atomic(bank_dir / "reference_answers" / f"{question_id}.md", reference.strip() + "\n")
+    write_atomic(rubric_path, text)
+    return rubric_path, len(points)

@@ -563,7 +563,7 @@ def score(
         entries = parse_sheet(text, _shown(label))
         matches += [(label, m) for m in match_entries(entries, loaded.questions)]
     cache = None if no_cache else _open_cache()
-    recorder = _Recorder(matches) if record and not no_history else None
+    recorder = _recorder(matches) if record and not no_history else None
     progress = _Progress(len(matches))
     try:
         grader = grader_for(settings, on_status=progress.note)
@@ -577,7 +577,7 @@ def score(
     finally:
         progress.close()
         if recorder is not None:
-            recorder.close()
+            recorder.history.close()
     report = sheet_report(rows, grader, ["stdin" if f == "-" else f for f in files], fail_under)
     to_file = output is not None
     color = fmt == "text" and not to_file and _color()
@@ -606,6 +606,13 @@ def score(
         sys.exit(int(ExitCode.BELOW_THRESHOLD))
 
 
+def _recorder(matches: Any) -> Any:
+    from .attempts import SheetRecorder
+    from .history import open_history
+
+    return SheetRecorder(open_history(), matches)
+
+
 def _open_cache() -> Any:
     """The grade cache, or None (with a note) when it cannot be opened: it only saves time."""
     from .cache import default_cache
@@ -617,43 +624,6 @@ def _open_cache() -> Any:
 
         click.echo(f"Note: grading without the cache: {clean(str(exc))}", err=True)
         return None
-
-
-class _Recorder:
-    """`grader score --record`: every answered entry saved to the history before anything is
-    graded (so a crash or kill -9 loses none: the next run, or `grader history --regrade`,
-    completes them), each grade recorded as it arrives, and an answer already recorded from the
-    same file never recorded twice."""
-
-    def __init__(self, matches: Any) -> None:
-        from .history import open_history
-
-        self.store = open_history()
-        self.attempts: dict[int, int] = {}  # entry index -> attempt id, for those not yet graded
-        for i, (source, m) in enumerate(matches):
-            if m.question is None or not m.entry.answered:
-                continue
-            attempt, graded = self.store.add_once(
-                m.question.id, m.entry.answer, source=f"score:{source}"
-            )
-            if not graded:
-                self.attempts[i] = attempt
-
-    def graded(self, row: Any) -> None:
-        from .schedule import review
-
-        attempt = self.attempts.pop(row.entry, None)
-        if attempt is None:
-            return
-        if row.status == "graded" and row.report is not None:
-            # Another run scoring the same sheet may have graded it first: one review, not two.
-            if self.store.record_grade(attempt, row.report, if_ungraded=True):
-                review(self.store, row.question_id, row.report.score)
-        elif row.status == "error" and row.error:
-            self.store.record_error(attempt, row.error)
-
-    def close(self) -> None:
-        self.store.close()
 
 
 class _Progress:
@@ -882,42 +852,29 @@ def _regrade(
     base_url: str | None,
     timeout: float | None,
 ) -> None:
+    from .attempts import regrade
     from .config import resolve_settings
     from .grading import grader_for
-    from .schedule import review
     from .scrub import clean
 
     settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
-    pending = store.attempts(qid, status="ungraded")
-    if not pending:
+
+    def said(done: Any) -> None:
+        if isinstance(done.result, GraderError):
+            message = clean(" ".join(done.result.lines()), settings.secrets)
+            click.echo(f"#{done.attempt_id} {done.question_id}: {message}", err=True)
+        else:
+            r = done.result
+            click.echo(f"#{done.attempt_id} {done.question_id}: {r.score:g}/100 ({r.backend})")
+
+    if not store.attempts(qid, status="ungraded"):
         click.echo("Nothing to regrade: every attempt is graded.")
         return
-    grader = grader_for(settings, on_status=_status_line)
-    failed = 0
-    for a in reversed(pending):  # oldest first, so the schedule sees them in order
-        try:
-            question = loaded.get(a.question_id)
-            report = grader.grade(question, a.answer)
-        except GraderError as exc:
-            message = clean(" ".join(exc.lines()), settings.secrets)
-            store.record_error(a.id, message)
-            click.echo(f"#{a.id} {a.question_id}: {message}", err=True)
-            failed += 1
-            continue
-        store.record_grade(a.id, report)
-        review(store, a.question_id, report.score, when=a.submitted)
-        click.echo(f"#{a.id} {a.question_id}: {report.score:g}/100 ({report.backend})")
-    click.echo(f"Regraded {len(pending) - failed} of {len(pending)} attempts.")
+    results = regrade(store, loaded, grader_for(settings, on_status=_status_line), qid, said)
+    failed = sum(isinstance(d.result, GraderError) for d in results)
+    click.echo(f"Regraded {len(results) - failed} of {len(results)} attempts.")
     if failed:
         sys.exit(int(ExitCode.NOT_GRADED))
-
-
-SPARK = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
-
-
-def sparkline(values: list[float]) -> str:
-    """Scores 0..100 as a row of block characters."""
-    return "".join(SPARK[min(len(SPARK) - 1, int(v / 100 * len(SPARK)))] for v in values)
 
 
 @main.command()
@@ -926,59 +883,37 @@ def stats(bank: Path | None) -> None:
     """Your progress: per question attempts, best, last and next review; per topic averages."""
     from .bank import load_bank
     from .history import now, open_history
+    from .stats import progress, sparkline
 
     loaded = load_bank(bank)
     store = open_history()
     try:
-        attempts = list(reversed(store.attempts()))  # oldest first
-        due = store.due_dates()
+        p = progress(loaded.questions, store.attempts(), store.due_dates())
     finally:
         store.close()
-    if not attempts:
+    if not p.attempts:
         click.echo("No attempts yet: start with `grader practice`.")
         return
-    graded = [a for a in attempts if a.score is not None]
-    rows = []
     when = now()
-    for q in loaded.questions:
-        mine = [a for a in attempts if a.question_id == q.id]
-        if not mine and q.id not in due:
-            continue
-        scores = [a.score for a in mine if a.score is not None]
-        next_due = due.get(q.id)
-        due_text = (
-            "-"
-            if next_due is None
-            else ("now" if next_due <= when else next_due.astimezone().strftime("%Y-%m-%d %H:%M"))
-        )
-        rows.append(
-            [
-                str(q.number),
-                q.id,
-                str(len(mine)),
-                f"{max(scores):g}" if scores else "-",
-                f"{scores[-1]:g}" if scores else "-",
-                due_text,
-                sparkline(scores),
-            ]
-        )
+
+    def due(d: Any) -> str:
+        return "-" if d is None else "now" if d <= when else d.astimezone().strftime("%Y-%m-%d %H:%M")
+
+    def num(v: float | None) -> str:
+        return "-" if v is None else f"{v:g}"
+
+    rows = [
+        [str(r.question.number), r.question.id, str(r.attempts), num(r.best), num(r.last), *more]
+        for r in p.questions
+        for more in [(due(r.due), sparkline(r.scores))]
+    ]
     click.echo(_columns(rows, ["#", "question", "attempts", "best", "last", "next due", "scores"]))
-    topics: dict[str, list[float]] = {}
-    by_id = {q.id: q for q in loaded.questions}
-    for a in graded:
-        if a.question_id in by_id:
-            for t in by_id[a.question_id].rubric.topics:
-                topics.setdefault(t, []).append(a.score or 0.0)
-    if topics:
-        click.echo("")
-        trows = [[t, str(len(v)), f"{sum(v) / len(v):.1f}"] for t, v in sorted(topics.items())]
-        click.echo(_columns(trows, ["topic", "graded attempts", "mean score"]))
-    click.echo("")
-    ungraded = len(attempts) - len(graded)
+    if p.topics:
+        trows = [[t, str(n), f"{mean:.1f}"] for t, n, mean in p.topics]
+        click.echo("\n" + _columns(trows, ["topic", "graded attempts", "mean score"]))
+    regrade = f", {p.ungraded} ungraded (grader history --regrade)" if p.ungraded else ""
     click.echo(
-        f"{len(attempts)} attempts, {len(graded)} graded"
-        + (f", {ungraded} ungraded (grader history --regrade)" if ungraded else "")
-        + f". Scores over time: {sparkline([a.score for a in graded if a.score is not None])}"
+        f"\n{p.attempts} attempts, {p.graded} graded{regrade}. Scores over time: {sparkline(p.scores)}"
     )
 
 
@@ -1127,56 +1062,24 @@ def new(
 
     Each sentence (or clause of a long sentence) of the reference becomes a key point with its
     most specific words as keywords: a first draft of the rubric to edit, then `grader check`."""
-    import yaml
-
     from .answers import MAX_ANSWER_BYTES
-    from .bootstrap import derive_key_points
-    from .errors import AnswerError, RubricError
-    from .files import make_dirs, read_input, write_atomic
+    from .bootstrap import new_question
+    from .errors import AnswerError
+    from .files import read_input
 
-    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", question_id):
-        raise click.BadParameter(
-            "use lower-case words joined by hyphens, e.g. my-question", param_hint="QUESTION_ID"
-        )
     reference = read_input(reference_file, max_bytes=MAX_ANSWER_BYTES, error=AnswerError)
-    points = derive_key_points(reference, question=question_text)
-    if len(points) < 5:
-        from .errors import Problem
-
-        raise RubricError(
-            [
-                Problem(
-                    reference_file,
-                    "",
-                    f"gives {len(points)} key point(s); a "
-                    "rubric needs 5 to 9: write the reference in at least five "
-                    "sentences, one idea each",
-                )
-            ]
-        )
-    make_dirs(bank_dir / "rubrics")
-    make_dirs(bank_dir / "reference_answers")
-    rubric_path = bank_dir / "rubrics" / f"{question_id}.yaml"
-    if rubric_path.exists():
-        raise click.BadParameter(f"{rubric_path} exists already", param_hint="QUESTION_ID")
-    numbers = []
-    for other in (bank_dir / "rubrics").glob("*.y*ml"):
-        found = re.search(r"^number:\s*(\d+)", other.read_text("utf-8", "replace"), re.M)
-        numbers.append(int(found.group(1)) if found else 0)
-    data = {
-        "id": question_id,
-        "number": max(numbers, default=0) + 1,
-        "question": question_text,
-        "topics": list(topics) or ["general"],
-        "difficulty": difficulty,
-        "key_points": [p.model_dump(mode="json", exclude_defaults=True) for p in points],
-    }
-    # The reference first: a rubric without its reference would make the bank fail to load.
-    write_atomic(bank_dir / "reference_answers" / f"{question_id}.md", reference.strip() + "\n")
-    write_atomic(rubric_path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
+    path, n = new_question(
+        bank_dir,
+        question_id,
+        question_text,
+        reference,
+        topics=topics,
+        difficulty=difficulty,
+        reference_name=reference_file,
+    )
     click.echo(
         _fit(
-            f"Wrote {_shown(rubric_path)} ({len(points)} key points) and its reference answer.\n"
+            f"Wrote {_shown(path)} ({n} key points) and its reference answer.\n"
             f"Edit the points, then run: grader check --bank {_shown(bank_dir)}"
         )
     )

@@ -221,10 +221,12 @@ class Session:
             f"Grading ({self.settings.backend})...",
             style="dim",
         )
+        from .attempts import record
+
         try:
             report = (self.grade or self._grade)(q, text)
         except GraderError as exc:
-            self.history.record_error(attempt_id, " ".join(exc.lines()))
+            record(self.history, attempt_id, q.id, exc)
             self.say(clean(" ".join(exc.lines())), style="red")
             self.say(
                 f"Your answer is saved as attempt #{attempt_id}, ungraded. Grade it later "
@@ -232,10 +234,8 @@ class Session:
                 style="yellow",
             )
             return None
-        self.history.record_grade(attempt_id, report)
-        from .schedule import review
-
-        due = review(self.history, q.id, report.score)
+        due = record(self.history, attempt_id, q.id, report)
+        assert due is not None  # recorded: this attempt was just saved, ungraded
         width = min(120, self.console.width)  # type: ignore[attr-defined]
         self.console.print(
             # No colour where rich has none: a dumb terminal, NO_COLOR, a pipe.
