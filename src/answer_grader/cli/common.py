@@ -1,0 +1,180 @@
+"""What the commands share: options, terminal width and colour, columns, wrapping, progress."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+bank_option = click.option(
+    "--bank",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Question bank directory (holds rubrics/ and reference_answers/). Default: $GRADER_BANK, "
+    "else the bank shipped with grader.",
+)
+
+
+def _width() -> int:
+    """The terminal's width, at most 120 (long lines are hard to read); 100 when it is unknown.
+    shutil reads $COLUMNS, then the terminal, so a pipe or a test can set it."""
+    import shutil
+
+    return max(40, min(120, shutil.get_terminal_size((100, 24)).columns))
+
+
+def _color() -> bool:
+    """Colour on stdout: a terminal, NO_COLOR unset (https://no-color.org), TERM not dumb."""
+    import os
+
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _columns(rows: list[list[str]], header: list[str]) -> str:
+    """Rows as aligned columns. On a terminal the last column (the free text) is shortened to fit
+    its width, so no row wraps; in a pipe every row is whole."""
+    from ..scrub import printable
+
+    rows = [[printable(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    if sys.stdout.isatty() and rows:
+        room = _width() - sum(widths[:-1]) - 2 * (len(widths) - 1)
+        if room >= 10 and widths[-1] > room:
+            rows = [
+                [*r[:-1], r[-1] if len(r[-1]) <= room else r[-1][: room - 1] + "\u2026"] for r in rows
+            ]
+            widths[-1] = room
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def _fit(text: str) -> str:
+    """Prose wrapped to the terminal's width, continuation lines indented under their item;
+    code blocks and piped output left as they are."""
+    if not sys.stdout.isatty():
+        return text
+    import textwrap
+
+    width = _width()
+    out, in_code = [], False
+    for line in text.split("\n"):
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        if in_code or len(line) <= width:
+            out.append(line)
+            continue
+        lead = re.match(r"\s*(?:[-*]|\d+\.)?\s*", line)
+        indent = " " * (lead.end() if lead else 0)
+        out.append(
+            textwrap.fill(
+                line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+            )
+        )
+    return "\n".join(out)
+
+
+def _check_output(output: Path | None) -> None:
+    """Refuse an --output whose folder does not exist before doing any work."""
+    if output is not None and not output.parent.is_dir():
+        raise click.BadParameter(f"folder {str(output.parent)!r} does not exist", param_hint="--output")
+
+
+def _shown(path: Path | str) -> str:
+    from ..scrub import printable
+
+    return printable(str(path))
+
+
+def _parse_numbers(value: str | None) -> list[str]:
+    if not value:
+        return []
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def backend_options(f: Any) -> Any:
+    """--backend, --model and --base-url, shared by the commands that grade."""
+    from ..config import BACKEND_CHOICES
+
+    f = click.option(
+        "--timeout",
+        type=click.FloatRange(0, 3600, min_open=True),
+        help="Seconds to wait for each LLM request; all the requests for one answer, retries "
+        "included, get twice this. [env: GRADER_TIMEOUT; default: 60]",
+    )(f)
+    f = click.option(
+        "--base-url",
+        help="OpenAI-compatible server (http:// or https://), e.g. http://localhost:11434/v1 "
+        "(Ollama). [env: OPENAI_BASE_URL]",
+    )(f)
+    f = click.option("--model", help="Judge model. [env: GRADER_MODEL; default: see grader config]")(f)
+    f = click.option(
+        "--backend",
+        type=click.Choice(BACKEND_CHOICES),
+        help="auto: the LLM judge when OPENAI_API_KEY or OPENAI_BASE_URL is set, else offline. "
+        "[env: GRADER_BACKEND; default: auto]",
+    )(f)
+    return f
+
+
+def _status_line(message: str) -> None:
+    """What the judge is waiting for, or why it retries: a line on stderr, whatever it is."""
+    from ..scrub import clean
+
+    with contextlib.suppress(OSError):
+        click.echo(clean(message), err=True)
+
+
+class _Threshold(click.ParamType):
+    """A score from 0 to 100. click's FloatRange lets NaN through, and `mean < nan` is never
+    true, so a NaN threshold would pass every sheet."""
+
+    name = "score"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        import math
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if math.isnan(number) or not 0 <= number <= 100:
+            self.fail(f"{value!r} is not a score from 0 to 100", param, ctx)
+        return number
+
+
+class _Progress:
+    """A progress bar on stderr when stderr is a terminal; silent otherwise (logs, pipes, CI).
+    `note` prints a line above the bar (or on stderr when there is none)."""
+
+    def __init__(self, total: int) -> None:
+        self._bar = None
+        if sys.stderr.isatty() and total > 1:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self._bar = Progress(transient=True, console=Console(stderr=True))
+            self._bar.start()
+            self._task = self._bar.add_task("grading", total=total)
+
+    def __call__(self, row: Any) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task)
+
+    def note(self, message: str) -> None:
+        from ..scrub import clean
+
+        if self._bar is not None:
+            self._bar.console.print(clean(message), markup=False, highlight=False)
+        else:
+            _status_line(message)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()

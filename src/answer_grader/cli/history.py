@@ -1,0 +1,163 @@
+"""`grader history` and `grader stats`: past attempts and progress."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import ExitCode, GraderError
+from .app import main
+from .common import _columns, _status_line, backend_options, bank_option
+
+
+@main.command()
+@click.option("--question", "-q", "question_ref", help="Only this question (number or id).")
+@click.option("--limit", "-n", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--regrade", is_flag=True, help="Grade the attempts that were saved ungraded.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@backend_options
+@bank_option
+def history(
+    question_ref: str | None,
+    limit: int,
+    regrade: bool,
+    fmt: str,
+    backend: str | None,
+    model: str | None,
+    base_url: str | None,
+    timeout: float | None,
+    bank: Path | None,
+) -> None:
+    """List past attempts, newest first; --regrade grades those saved ungraded."""
+    from ..bank import load_bank
+    from ..history import open_history
+
+    loaded = load_bank(bank)
+    qid = loaded.get(question_ref).id if question_ref else None
+    store = open_history()
+    try:
+        if regrade:
+            _regrade(store, loaded, qid, backend, model, base_url, timeout)
+            return
+        attempts = store.attempts(qid, limit=limit)
+    finally:
+        store.close()
+    if fmt == "json":
+        data = [
+            {
+                "id": a.id,
+                "question_id": a.question_id,
+                "submitted": a.submitted.isoformat(),
+                "seconds": a.seconds,
+                "status": a.status,
+                "score": a.score,
+                "backend": a.backend,
+                "source": a.source,
+                "error": a.error,
+                "answer": a.answer,
+            }
+            for a in attempts
+        ]
+        click.echo(json.dumps(data, indent=2))
+        return
+    if not attempts:
+        click.echo("No attempts yet: start with `grader practice`.")
+        return
+    numbers = {q.id: q.number for q in loaded.questions}
+    rows = []
+    for a in attempts:
+        score = f"{a.score:g}" if a.score is not None else ("error" if a.error else "ungraded")
+        took = f"{a.seconds:.0f}s" if a.seconds is not None else "-"
+        rows.append(
+            [
+                f"#{a.id}",
+                a.submitted.astimezone().strftime("%Y-%m-%d %H:%M"),
+                str(numbers.get(a.question_id, "?")),
+                a.question_id,
+                score,
+                took,
+                a.backend or "-",
+                a.source,
+            ]
+        )
+    click.echo(
+        _columns(rows, ["attempt", "when", "#", "question", "score", "took", "graded by", "from"])
+    )
+
+
+def _regrade(
+    store: Any,
+    loaded: Any,
+    qid: str | None,
+    backend: str | None,
+    model: str | None,
+    base_url: str | None,
+    timeout: float | None,
+) -> None:
+    from ..attempts import regrade
+    from ..config import resolve_settings
+    from ..grading import grader_for
+    from ..scrub import clean
+
+    settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
+
+    def said(done: Any) -> None:
+        if isinstance(done.result, GraderError):
+            message = clean(" ".join(done.result.lines()), settings.secrets)
+            click.echo(f"#{done.attempt_id} {done.question_id}: {message}", err=True)
+        else:
+            r = done.result
+            click.echo(f"#{done.attempt_id} {done.question_id}: {r.score:g}/100 ({r.backend})")
+
+    if not store.attempts(qid, status="ungraded"):
+        click.echo("Nothing to regrade: every attempt is graded.")
+        return
+    results = regrade(store, loaded, grader_for(settings, on_status=_status_line), qid, said)
+    failed = sum(isinstance(d.result, GraderError) for d in results)
+    click.echo(f"Regraded {len(results) - failed} of {len(results)} attempts.")
+    if failed:
+        sys.exit(int(ExitCode.NOT_GRADED))
+
+
+@main.command()
+@bank_option
+def stats(bank: Path | None) -> None:
+    """Your progress: per question attempts, best, last and next review; per topic averages."""
+    from ..bank import load_bank
+    from ..history import now, open_history
+    from ..stats import progress, sparkline
+
+    loaded = load_bank(bank)
+    store = open_history()
+    try:
+        p = progress(loaded.questions, store.attempts(), store.due_dates())
+    finally:
+        store.close()
+    if not p.attempts:
+        click.echo("No attempts yet: start with `grader practice`.")
+        return
+    when = now()
+
+    def due(d: Any) -> str:
+        return "-" if d is None else "now" if d <= when else d.astimezone().strftime("%Y-%m-%d %H:%M")
+
+    def num(v: float | None) -> str:
+        return "-" if v is None else f"{v:g}"
+
+    rows = [
+        [str(r.question.number), r.question.id, str(r.attempts), num(r.best), num(r.last), *more]
+        for r in p.questions
+        for more in [(due(r.due), sparkline(r.scores))]
+    ]
+    click.echo(_columns(rows, ["#", "question", "attempts", "best", "last", "next due", "scores"]))
+    if p.topics:
+        trows = [[t, str(n), f"{mean:.1f}"] for t, n, mean in p.topics]
+        click.echo("\n" + _columns(trows, ["topic", "graded attempts", "mean score"]))
+    regrade = f", {p.ungraded} ungraded (grader history --regrade)" if p.ungraded else ""
+    click.echo(
+        f"\n{p.attempts} attempts, {p.graded} graded{regrade}. Scores over time: {sparkline(p.scores)}"
+    )

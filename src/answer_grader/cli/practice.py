@@ -1,0 +1,124 @@
+"""`grader practice`: the interactive session."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .app import main
+from .common import backend_options, bank_option
+
+
+@main.command()
+@click.option("--question", "-q", "question_ref", help="Practise this question (number or id).")
+@click.option("--topic", help="Pick from the questions with this topic.")
+@click.option("--random", "shuffle", is_flag=True, help="Pick a question at random.")
+@click.option("--editor", is_flag=True, help="Write the answer in $EDITOR instead of the terminal.")
+@backend_options
+@bank_option
+def practice(
+    question_ref: str | None,
+    topic: str | None,
+    shuffle: bool,
+    editor: bool,
+    backend: str | None,
+    model: str | None,
+    base_url: str | None,
+    timeout: float | None,
+    bank: Path | None,
+) -> None:
+    """Answer questions one at a time and get each graded; by default the next one due for review.
+
+    Every answer is saved to the history before it is graded. Ctrl-C while typing keeps a draft,
+    offered back the next time; so do closing the terminal (SIGHUP) and SIGTERM. Exit status 130
+    after Ctrl-C (129 after SIGHUP, 143 after SIGTERM)."""
+    from rich.console import Console
+
+    from ..bank import load_bank
+    from ..config import resolve_settings
+    from ..history import open_history
+    from ..practice import DraftSaved, Session, catch_signals
+    from ..schedule import next_question
+
+    settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
+    catch_signals()
+    loaded = load_bank(bank)
+    questions = list(loaded.questions)
+    if topic is not None:
+        questions = [q for q in questions if topic in q.rubric.topics]
+        if not questions:
+            raise click.BadParameter(
+                f"no question has topic {topic!r}; topics: {', '.join(loaded.topics)}",
+                param_hint="--topic",
+            )
+    history = open_history()
+    console = Console(highlight=False)
+    grader: list[Any] = []  # built on the first answer: openai is not imported before it is needed
+
+    def status(message: str) -> None:
+        from ..scrub import clean
+
+        console.print(clean(message), style="dim", markup=False, highlight=False)
+
+    def grade_one(q: Any, text: str) -> Any:
+        from ..grading import grader_for
+
+        if not grader:
+            grader.append(grader_for(settings, on_status=status))
+        return grader[0].grade(q, text)
+
+    session = Session(
+        questions=questions,
+        history=history,
+        settings=settings,
+        console=console,
+        editor=(lambda text: click.edit(text, extension=".md")) if editor else None,
+        grade=grade_one,
+    )
+    draft_text = ""
+    first = None
+    reason = ""
+    draft = history.latest_draft()
+    if draft is not None and draft[0] not in {q.id for q in loaded.questions}:
+        draft = None  # a draft for a question of another bank: keep it, but not for this one
+    if draft is not None and (question_ref is None or loaded.get(question_ref).id == draft[0]):
+        q = loaded.get(draft[0])
+        console.print(
+            f"You have an unfinished answer to question {q.number} ({q.id}), saved "
+            f"{draft[2].astimezone().strftime('%Y-%m-%d %H:%M')}."
+        )
+        try:
+            keep = input("Resume it? [Y/n] ").strip().lower() in ("", "y", "yes")
+        except (EOFError, KeyboardInterrupt):
+            keep = False
+        if keep:
+            first, reason, draft_text = q, "your draft", draft[1]
+    if first is None:
+        if question_ref is not None:
+            first, reason = loaded.get(question_ref), "chosen"
+        else:
+            first, reason = next_question(questions, history, shuffle=shuffle)
+    try:
+        session.run(first, reason, draft_text)
+    except DraftSaved as exc:
+        _farewell(
+            console,
+            f"\nDraft of question {loaded.get(exc.question_id).number} saved: "
+            "`grader practice` will offer it next time.",
+        )
+        sys.exit(128 + exc.signum)
+    except KeyboardInterrupt as exc:
+        _farewell(console, "\nInterrupted. Answers already submitted are in `grader history`.")
+        sys.exit(128 + getattr(exc, "signum", 2))
+    finally:
+        history.close()
+
+
+def _farewell(console: Any, text: str) -> None:
+    # The terminal may be closed (SIGHUP): the draft is saved all the same.
+    with contextlib.suppress(OSError):
+        console.print(text, markup=False, highlight=False)

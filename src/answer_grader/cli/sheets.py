@@ -1,0 +1,165 @@
+"""`grader score`: whole answer sheets."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import ExitCode, GraderError
+from .app import _say_error, main
+from .common import (
+    _check_output,
+    _color,
+    _Progress,
+    _shown,
+    _Threshold,
+    _width,
+    backend_options,
+    bank_option,
+)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE|- [FILE...]")
+@backend_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json", "junit"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of stdout (atomically: a failed write leaves "
+    "any old file as it was, and the report goes to stdout instead).",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Concurrent LLM requests.",
+)
+@click.option("--no-cache", is_flag=True, help="Grade again even if a cached grade exists.")
+@click.option(
+    "--fail-under",
+    type=_Threshold(),
+    help="Exit with status 3 if the mean score of the graded answers is below this (0-100).",
+)
+@click.option(
+    "--record",
+    is_flag=True,
+    help="Add the sheet's answers to your practice history and review schedule. Each is saved "
+    "before it is graded; the same answer from the same file is recorded once, however often "
+    "the sheet is scored. Off by default: an instructor's sheets are not their own practice.",
+)
+@click.option("--no-history", is_flag=True, hidden=True)  # the old opt-out; recording is now opt-in
+@bank_option
+def score(
+    files: tuple[str, ...],
+    backend: str | None,
+    model: str | None,
+    base_url: str | None,
+    timeout: float | None,
+    fmt: str,
+    output: Path | None,
+    jobs: int,
+    no_cache: bool,
+    fail_under: float | None,
+    record: bool,
+    no_history: bool,
+    bank: Path | None,
+) -> None:
+    """Grade every answer of one or more answer sheets (markdown, as `grader template` writes).
+
+    Unanswered questions are counted, not scored. Nothing is added to your practice history
+    unless --record is given. Exit status 3 when the mean score is below --fail-under; 4 when
+    some answer could not be graded (its row says why); 1 when the report cannot be written
+    (it is then printed to stdout, so the grading is not lost)."""
+    from ..answers import MAX_SHEET_BYTES, match_entries, parse_sheet
+    from ..bank import load_bank
+    from ..batch import score_matches, sheet_report
+    from ..config import resolve_settings
+    from ..errors import SheetError
+    from ..files import read_input
+    from ..grading import grader_for
+    from ..report import render_sheet
+
+    settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
+    _check_output(output)
+    loaded = load_bank(bank)
+    matches = []
+    for name in files:
+        text = read_input(name, max_bytes=MAX_SHEET_BYTES, error=SheetError)
+        label = "stdin" if name == "-" else name
+        entries = parse_sheet(text, _shown(label))
+        matches += [(label, m) for m in match_entries(entries, loaded.questions)]
+    cache = None if no_cache else _open_cache()
+    recorder = _recorder(matches) if record and not no_history else None
+    progress = _Progress(len(matches))
+    try:
+        grader = grader_for(settings, on_status=progress.note)
+        rows = score_matches(
+            matches,
+            grader,
+            jobs=jobs,
+            cache=cache,
+            progress=(lambda row: (recorder.graded(row) if recorder else None, progress(row))),
+        )
+    finally:
+        progress.close()
+        if recorder is not None:
+            recorder.history.close()
+    report = sheet_report(rows, grader, ["stdin" if f == "-" else f for f in files], fail_under)
+    to_file = output is not None
+    color = fmt == "text" and not to_file and _color()
+    width = _width() if not to_file and sys.stdout.isatty() else 100
+    rendered = render_sheet(report, fmt, color=color, width=width)
+    if output is not None:
+        from ..errors import OutputError
+        from ..files import write_atomic
+
+        try:
+            write_atomic(output, rendered)
+        except OutputError as exc:
+            # The grading is done (and cached): do not lose it to a full disk or a read-only folder.
+            click.echo(render_sheet(report, fmt, color=False, width=100), nl=False)
+            _say_error(f"{exc}; the report is on standard output instead")
+            sys.exit(int(ExitCode.ERROR))
+        click.echo(f"Wrote the report to {_shown(output)}", err=True)
+    else:
+        click.echo(rendered, nl=False)
+    t = report.totals
+    if t.errors:
+        sys.exit(int(ExitCode.NOT_GRADED))
+    if fail_under is not None and (t.mean_score is None or t.mean_score < fail_under):
+        mean = "No answer was graded" if t.mean_score is None else f"Mean score {t.mean_score:g}"
+        click.echo(f"{mean}: below --fail-under {fail_under:g}", err=True)
+        sys.exit(int(ExitCode.BELOW_THRESHOLD))
+
+
+def _recorder(matches: Any) -> Any:
+    from ..attempts import SheetRecorder
+    from ..history import open_history
+
+    return SheetRecorder(open_history(), matches)
+
+
+def _open_cache() -> Any:
+    """The grade cache, or None (with a note) when it cannot be opened: it only saves time."""
+    from ..cache import default_cache
+
+    try:
+        return default_cache()
+    except GraderError as exc:
+        from ..scrub import clean
+
+        click.echo(f"Note: grading without the cache: {clean(str(exc))}", err=True)
+        return None
