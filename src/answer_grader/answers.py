@@ -156,3 +156,17 @@ def write_template(questions: Iterable[Question], title: str = SHEET_TITLE) -> s
     for q in questions:
         parts.append(f"## Question {q.number}\n\n**{q.text}**\n\n**Answer:**\n\n\n---\n")
     return "\n".join(parts)
+
+
+def read_sheets(files: Sequence[str], questions: Sequence[Question]) -> list[tuple[str, Match]]:
+    """Every entry of every sheet file (`-` for stdin), matched to the bank's questions, each with
+    the name of the file it came from. Raises SheetError for a file that is not a sheet."""
+    from .files import read_input
+    from .scrub import printable
+
+    matches = []
+    for name in files:
+        text = read_input(name, max_bytes=MAX_SHEET_BYTES, error=SheetError)
+        label = "stdin" if name == "-" else name
+        matches += [(label, m) for m in match_entries(parse_sheet(text, printable(label)), questions)]
+    return matches

@@ -107,6 +107,21 @@ class Attempt:
     error: str | None
     source: str
 
+    def to_json(self) -> dict[str, Any]:
+        """What `grader history --format json` shows of an attempt."""
+        return {
+            "id": self.id,
+            "question_id": self.question_id,
+            "submitted": self.submitted.isoformat(),
+            "seconds": self.seconds,
+            "status": self.status,
+            "score": self.score,
+            "backend": self.backend,
+            "source": self.source,
+            "error": self.error,
+            "answer": self.answer,
+        }
+
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Attempt:
         try:

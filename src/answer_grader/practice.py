@@ -164,6 +164,7 @@ class Session:
     editor: Callable[[str], str | None] | None = None
     grade: Callable[[Question, str], GradeReport] | None = None
     attempts_made: list[int] = field(default_factory=list)
+    _grader: Any = None
 
     def say(self, text: str = "", style: str | None = None) -> None:
         # markup=False: "[r]etry" is text, not a rich style tag.
@@ -252,9 +253,44 @@ class Session:
         return console.color_system is not None and not console.no_color
 
     def _grade(self, q: Question, text: str) -> GradeReport:
-        from .grading import grade
+        # Built on the first answer, so openai is not imported before it is needed; it tells the
+        # console when the judge waits or retries.
+        if self._grader is None:
+            from .grading import grader_for
 
-        return grade(q, text, self.settings)
+            def status(message: str) -> None:
+                self.console.print(clean(message), style="dim", markup=False, highlight=False)  # type: ignore[attr-defined]
+
+            self._grader = grader_for(self.settings, on_status=status)
+        return self._grader.grade(q, text)
+
+    def first_question(
+        self, bank: Any, question_ref: str | None, *, shuffle: bool = False
+    ) -> tuple[Question, str, str]:
+        """(question, why it was chosen, draft text to continue): an unfinished answer first, if
+        the user wants it back (a draft of another bank's question is kept, not offered); then
+        the question asked for; then the one the schedule says is due."""
+        from .schedule import next_question
+
+        draft = self.history.latest_draft()
+        ids = {q.id for q in bank.questions}
+        if draft is not None and draft[0] in ids:
+            q = bank.get(draft[0])
+            if question_ref is None or bank.get(question_ref).id == q.id:
+                saved = draft[2].astimezone().strftime("%Y-%m-%d %H:%M")
+                self.say(
+                    f"You have an unfinished answer to question {q.number} ({q.id}), saved {saved}."
+                )
+                try:
+                    keep = self.read_line("Resume it? [Y/n] ").strip().lower() in ("", "y", "yes")
+                except (EOFError, KeyboardInterrupt):
+                    keep = False
+                if keep:
+                    return q, "your draft", draft[1]
+        if question_ref is not None:
+            return bank.get(question_ref), "chosen", ""
+        q, why = next_question(self.questions, self.history, shuffle=shuffle)
+        return q, why, ""
 
     def hint(self, q: Question, report: GradeReport | None, given: int) -> str:
         missed = [p for p in (report.points if report else []) if p.verdict != "covered"]

@@ -47,46 +47,23 @@ def history(
     finally:
         store.close()
     if fmt == "json":
-        data = [
-            {
-                "id": a.id,
-                "question_id": a.question_id,
-                "submitted": a.submitted.isoformat(),
-                "seconds": a.seconds,
-                "status": a.status,
-                "score": a.score,
-                "backend": a.backend,
-                "source": a.source,
-                "error": a.error,
-                "answer": a.answer,
-            }
-            for a in attempts
-        ]
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps([a.to_json() for a in attempts], indent=2))
         return
     if not attempts:
         click.echo("No attempts yet: start with `grader practice`.")
         return
-    numbers = {q.id: q.number for q in loaded.questions}
+    click.echo(_attempt_table(attempts, {q.id: q.number for q in loaded.questions}))
+
+
+def _attempt_table(attempts: Any, numbers: dict[str, int]) -> str:
     rows = []
     for a in attempts:
         score = f"{a.score:g}" if a.score is not None else ("error" if a.error else "ungraded")
         took = f"{a.seconds:.0f}s" if a.seconds is not None else "-"
-        rows.append(
-            [
-                f"#{a.id}",
-                a.submitted.astimezone().strftime("%Y-%m-%d %H:%M"),
-                str(numbers.get(a.question_id, "?")),
-                a.question_id,
-                score,
-                took,
-                a.backend or "-",
-                a.source,
-            ]
-        )
-    click.echo(
-        _columns(rows, ["attempt", "when", "#", "question", "score", "took", "graded by", "from"])
-    )
+        when = a.submitted.astimezone().strftime("%Y-%m-%d %H:%M")
+        number = str(numbers.get(a.question_id, "?"))
+        rows.append([f"#{a.id}", when, number, a.question_id, score, took, a.backend or "-", a.source])
+    return _columns(rows, ["attempt", "when", "#", "question", "score", "took", "graded by", "from"])
 
 
 def _regrade(

@@ -42,7 +42,6 @@ def practice(
     from ..config import resolve_settings
     from ..history import open_history
     from ..practice import DraftSaved, Session, catch_signals
-    from ..schedule import next_question
 
     settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
     catch_signals()
@@ -57,51 +56,14 @@ def practice(
             )
     history = open_history()
     console = Console(highlight=False)
-    grader: list[Any] = []  # built on the first answer: openai is not imported before it is needed
-
-    def status(message: str) -> None:
-        from ..scrub import clean
-
-        console.print(clean(message), style="dim", markup=False, highlight=False)
-
-    def grade_one(q: Any, text: str) -> Any:
-        from ..grading import grader_for
-
-        if not grader:
-            grader.append(grader_for(settings, on_status=status))
-        return grader[0].grade(q, text)
-
     session = Session(
         questions=questions,
         history=history,
         settings=settings,
         console=console,
         editor=(lambda text: click.edit(text, extension=".md")) if editor else None,
-        grade=grade_one,
     )
-    draft_text = ""
-    first = None
-    reason = ""
-    draft = history.latest_draft()
-    if draft is not None and draft[0] not in {q.id for q in loaded.questions}:
-        draft = None  # a draft for a question of another bank: keep it, but not for this one
-    if draft is not None and (question_ref is None or loaded.get(question_ref).id == draft[0]):
-        q = loaded.get(draft[0])
-        console.print(
-            f"You have an unfinished answer to question {q.number} ({q.id}), saved "
-            f"{draft[2].astimezone().strftime('%Y-%m-%d %H:%M')}."
-        )
-        try:
-            keep = input("Resume it? [Y/n] ").strip().lower() in ("", "y", "yes")
-        except (EOFError, KeyboardInterrupt):
-            keep = False
-        if keep:
-            first, reason, draft_text = q, "your draft", draft[1]
-    if first is None:
-        if question_ref is not None:
-            first, reason = loaded.get(question_ref), "chosen"
-        else:
-            first, reason = next_question(questions, history, shuffle=shuffle)
+    first, reason, draft_text = session.first_question(loaded, question_ref, shuffle=shuffle)
     try:
         session.run(first, reason, draft_text)
     except DraftSaved as exc:

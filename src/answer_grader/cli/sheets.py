@@ -83,24 +83,15 @@ def score(
     unless --record is given. Exit status 3 when the mean score is below --fail-under; 4 when
     some answer could not be graded (its row says why); 1 when the report cannot be written
     (it is then printed to stdout, so the grading is not lost)."""
-    from ..answers import MAX_SHEET_BYTES, match_entries, parse_sheet
+    from ..answers import read_sheets
     from ..bank import load_bank
     from ..batch import score_matches, sheet_report
     from ..config import resolve_settings
-    from ..errors import SheetError
-    from ..files import read_input
     from ..grading import grader_for
-    from ..report import render_sheet
 
     settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
     _check_output(output)
-    loaded = load_bank(bank)
-    matches = []
-    for name in files:
-        text = read_input(name, max_bytes=MAX_SHEET_BYTES, error=SheetError)
-        label = "stdin" if name == "-" else name
-        entries = parse_sheet(text, _shown(label))
-        matches += [(label, m) for m in match_entries(entries, loaded.questions)]
+    matches = read_sheets(files, load_bank(bank).questions)
     cache = None if no_cache else _open_cache()
     recorder = _recorder(matches) if record and not no_history else None
     progress = _Progress(len(matches))
@@ -118,24 +109,7 @@ def score(
         if recorder is not None:
             recorder.history.close()
     report = sheet_report(rows, grader, ["stdin" if f == "-" else f for f in files], fail_under)
-    to_file = output is not None
-    color = fmt == "text" and not to_file and _color()
-    width = _width() if not to_file and sys.stdout.isatty() else 100
-    rendered = render_sheet(report, fmt, color=color, width=width)
-    if output is not None:
-        from ..errors import OutputError
-        from ..files import write_atomic
-
-        try:
-            write_atomic(output, rendered)
-        except OutputError as exc:
-            # The grading is done (and cached): do not lose it to a full disk or a read-only folder.
-            click.echo(render_sheet(report, fmt, color=False, width=100), nl=False)
-            _say_error(f"{exc}; the report is on standard output instead")
-            sys.exit(int(ExitCode.ERROR))
-        click.echo(f"Wrote the report to {_shown(output)}", err=True)
-    else:
-        click.echo(rendered, nl=False)
+    _deliver(report, fmt, output)
     t = report.totals
     if t.errors:
         sys.exit(int(ExitCode.NOT_GRADED))
@@ -143,6 +117,26 @@ def score(
         mean = "No answer was graded" if t.mean_score is None else f"Mean score {t.mean_score:g}"
         click.echo(f"{mean}: below --fail-under {fail_under:g}", err=True)
         sys.exit(int(ExitCode.BELOW_THRESHOLD))
+
+
+def _deliver(report: Any, fmt: str, output: Path | None) -> None:
+    """The report to stdout, or atomically to `output`; should that fail, to stdout all the same
+    (the grading is done and cached: a full disk or a read-only folder must not lose it)."""
+    from ..errors import OutputError
+    from ..files import write_atomic
+    from ..report import render_sheet
+
+    if output is None:
+        color, width = fmt == "text" and _color(), _width() if sys.stdout.isatty() else 100
+        click.echo(render_sheet(report, fmt, color=color, width=width), nl=False)
+        return
+    try:
+        write_atomic(output, render_sheet(report, fmt, color=False, width=100))
+    except OutputError as exc:
+        click.echo(render_sheet(report, fmt, color=False, width=100), nl=False)
+        _say_error(f"{exc}; the report is on standard output instead")
+        sys.exit(int(ExitCode.ERROR))
+    click.echo(f"Wrote the report to {_shown(output)}", err=True)
 
 
 def _recorder(matches: Any) -> Any:
