@@ -27,8 +27,14 @@ def test_help_imports_no_heavy_library():
     assert out.stdout.strip().splitlines()[-1] == "IMPORTED:"
 
 
-def test_probe_detects_an_import():
-    """The probe itself works: a command that does import a heavy library is seen."""
-    probe = "import sys, jsonschema; print(','.join(m for m in ('jsonschema',) if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "jsonschema"
+def test_the_probe_sees_a_command_that_does_load_them(tmp_path):
+    """The probe works on our own code: a command that grades (offline) is seen importing the
+    model's libraries, through the same main() the --help probe runs."""
+    answer = tmp_path / "a.md"
+    answer.write_text("Each token is projected into a query, a key and a value vector.\n")
+    probe = PROBE.replace('["--help"]', f'["grade", "4", {str(answer)!r}, "--format", "json"]')
+    out = subprocess.run(
+        [sys.executable, "-c", probe.format(heavy=HEAVY)], capture_output=True, text=True, check=True
+    )
+    seen = out.stdout.strip().splitlines()[-1].removeprefix("IMPORTED:").split(",")
+    assert {"numpy", "onnxruntime", "tokenizers", "pysbd"} <= set(seen)

@@ -50,6 +50,12 @@ def test_negation_does_not_cross_a_clause():
 
 
 def test_negation_window_is_three_words():
+    from answer_grader.params import PARAMS
+
+    assert PARAMS.negation_window == 3
+    # A cue three words before the term denies it; four words before, it does not.
+    assert not evidence([["softmax"]], "It does not use a softmax.").complete
+    assert evidence([["softmax"]], "It does not really use a softmax.").complete
     assert evidence([["softmax"]], "No one doubts that the final softmax matters.").complete
 
 

@@ -175,7 +175,12 @@ WRITER = textwrap.dedent("""
 
 def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     db = tmp_path / "history.db"
-    History(db).close()
+    history = History(db)
+    # What lets them share the file: WAL (a reader never waits for a writer) and a writer that
+    # waits for the other's transaction instead of failing at once.
+    assert history.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert history.db.execute("PRAGMA busy_timeout").fetchone()[0] >= 30_000
+    history.close()
     procs = [
         subprocess.Popen([sys.executable, "-c", WRITER, str(db), "300", name])
         for name in ("practice", "score:x.md")
