@@ -19,20 +19,15 @@ from .text import split_sentences
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
 _CLAUSE = re.compile(r";\s+|,\s+(?=(?:and|but|while|whereas|because|so|which)\b)|\s+-\s+")
-CLAUSE_MIN_WORDS = 5
-LONG_SENTENCE_WORDS = 24
-KEYWORDS_PER_POINT = 3  # two or three groups make a good point (docs/writing-rubrics.md)
-# Words too general to say anything about a point, beyond the function words.
-GENERIC = frozenset(
-    """also use used uses using make makes made thing things way ways like just very much many
-    more most other such same different important therefore thus hence""".split()  # noqa: SIM905
-)
+# The numbers and word lists are PARAMS.derive_* and PARAMS.generic_words (words too general to
+# say anything about a point, beyond the function words); two or three keyword groups make a
+# good point (docs/writing-rubrics.md).
 
 
 def clauses(sentence: str) -> list[str]:
     """A sentence split at clause boundaries, keeping only pieces long enough to state something."""
     pieces = [p.strip(" ,;") for p in _CLAUSE.split(sentence) if p and p.strip(" ,;")]
-    long_enough = [p for p in pieces if len(_WORD.findall(p)) >= CLAUSE_MIN_WORDS]
+    long_enough = [p for p in pieces if len(_WORD.findall(p)) >= PARAMS.derive_clause_words]
     return long_enough if len(long_enough) > 1 else [sentence]
 
 
@@ -41,7 +36,10 @@ def content_words(text: str) -> list[str]:
     seen: dict[str, int] = {}
     for i, w in enumerate(_WORD.findall(text)):
         low = w.lower()
-        if low in PARAMS.function_words or low in GENERIC or len(low) < 3 or low in seen:
+        p = PARAMS
+        if low in p.function_words or low in p.generic_words or low in seen:
+            continue
+        if len(low) < p.derive_min_keyword_chars:
             continue
         seen[low] = i
     return sorted(seen, key=lambda w: (-len(w), seen[w]))
@@ -54,7 +52,7 @@ def point_from_text(text: str, point_id: str, *, question: str = "") -> KeyPoint
     if not words:
         return None
     asked = {stem(w.lower()) for w in _WORD.findall(question)}
-    words = ([w for w in words if stem(w) not in asked] or words)[:KEYWORDS_PER_POINT]
+    words = ([w for w in words if stem(w) not in asked] or words)[: PARAMS.derive_keywords]
     point = KeyPoint(
         id=point_id,
         text=text if len(text) >= 10 else f"{text} (key point)",
@@ -75,7 +73,7 @@ def derive_key_points(reference: str, *, question: str = "", max_points: int = 9
     """Key points from a reference answer, each carried by its own sentence or clause."""
     texts: list[str] = []
     for sentence in split_sentences(reference):
-        long = len(_WORD.findall(sentence.text)) > LONG_SENTENCE_WORDS
+        long = len(_WORD.findall(sentence.text)) > PARAMS.derive_long_sentence_words
         texts += clauses(sentence.text) if long else [sentence.text]
     points: list[KeyPoint] = []
     for text in texts:

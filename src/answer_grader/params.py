@@ -52,10 +52,16 @@ class OfflineParams:
     list_item_words: int  # ... "short": at most this many words per item
     list_items_function_share: float  # ... and a function-word share below this
     keyword_list_terms: int  # terms per keyword group in the bare keyword list (terse baseline)
+    # -- key points derived from a reference (grader new, and eval rows without a rubric) --
+    derive_long_sentence_words: int  # a longer sentence is split into its clauses
+    derive_clause_words: int  # ... clauses shorter than this stay with their sentence
+    derive_keywords: int  # keyword groups per derived point
+    derive_min_keyword_chars: int  # shorter words are never keywords
     negation_cues: frozenset[str]  # words that deny a keyword shortly after them
     negations: frozenset[str]  # words that make a sentence negated (polarity)
     function_words: frozenset[str]
     distractors: tuple[str, ...]  # off-topic and filler text a sentence must beat to be evidence
+    generic_words: frozenset[str]  # too general to be a derived point's keyword
 
     @property
     def version(self) -> str:
@@ -76,7 +82,7 @@ class OfflineParams:
 
 
 FITTED = ("alpha", "beta", "gamma", "novel_floor", "partial", "covered")
-WORDS = ("negation_cues", "negations", "function_words", "distractors")
+WORDS = ("negation_cues", "negations", "function_words", "distractors", "generic_words")
 
 
 def _plain(value: object) -> object:
@@ -94,7 +100,7 @@ def from_json(data: dict) -> OfflineParams:
     if set(flat) != names:
         missing, extra = sorted(names - set(flat)), sorted(set(flat) - names)
         raise ValueError(f"offline parameters: missing {missing}, unknown {extra}")
-    for name in ("negation_cues", "negations", "function_words"):
+    for name in ("negation_cues", "negations", "function_words", "generic_words"):
         flat[name] = frozenset(flat[name])
     flat["distractors"] = tuple(flat["distractors"])
     return OfflineParams(**flat)
