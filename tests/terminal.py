@@ -144,3 +144,23 @@ def run_tty(
 def run_piped(*args: str, stdin: str | bytes | None = None, **kw) -> Seen:  # type: ignore[no-untyped-def]
     """The same command with stdout and stderr piped (a script, CI, `| less`)."""
     return run_tty(*args, stdin=stdin, stdout_tty=False, stderr_tty=False, **kw)
+
+
+def spawn(*args: str, env: dict[str, str] | None = None, **kw):  # type: ignore[no-untyped-def]
+    """`grader ARGS` in one pseudo-terminal driven by pexpect (stdout and stderr together, as a
+    person sees them), for interactive commands; `env` defaults to `grader_env()`."""
+    import pexpect
+
+    options = {"encoding": "utf-8", "timeout": 90, "dimensions": (ROWS, COLUMNS), **kw}
+    return pexpect.spawn(
+        sys.executable, ["-m", "answer_grader.cli", *args], env=env or grader_env(), **options
+    )
+
+
+# A six-sentence reference answer for `grader new` (it derives one key point per sentence).
+CLIPPING_REFERENCE = (
+    "Gradient clipping caps the norm of the gradient before the optimizer step. It prevents "
+    "one bad batch from blowing up the weights. Clipping by global norm rescales all "
+    "gradients together. Typical thresholds are around 1.0 for transformers. It is cheap "
+    "and is standard in LLM pretraining. Without it, loss spikes can derail a long run.\n"
+)

@@ -26,15 +26,10 @@ ANSWER_LINES = [
 
 def spawn(*args: str, env_extra: dict[str, str] | None = None) -> pexpect.spawn:
     # TERM=dumb: rich writes no escape codes, so the tests match plain text.
+    from .terminal import spawn as spawn_grader
+
     env = {**os.environ, "COLUMNS": "100", "TERM": "dumb", **(env_extra or {})}
-    return pexpect.spawn(
-        sys.executable,
-        ["-m", "answer_grader.cli", *args],
-        env=env,
-        encoding="utf-8",
-        timeout=90,
-        dimensions=(50, 100),
-    )
+    return spawn_grader(*args, env=env)
 
 
 def type_answer(child: pexpect.spawn, lines: list[str]) -> None:

@@ -24,7 +24,7 @@ import pytest
 from answer_grader.testing import FakeOpenAI, Reply, judgement_json, parse_request, rubric_responder
 
 from .conftest import EXAMPLES
-from .terminal import COLUMNS, grader_env, plain, run_piped, run_tty
+from .terminal import CLIPPING_REFERENCE, grader_env, plain, run_piped, run_tty, spawn
 
 KEY = "sk-test-FAKEKEY1234567890"
 ANSWER = (
@@ -336,12 +336,7 @@ def test_a_failed_write_leaves_the_old_report_whole(tmp_path, monkeypatch):
 )
 def test_template_and_new_into_unwritable_places(case, args, readonly_dir, tmp_path):
     ref = tmp_path / "ref.md"
-    ref.write_text(
-        "Gradient clipping caps the norm of the gradient before the optimizer step. It prevents "
-        "one bad batch from blowing up the weights. Clipping by global norm rescales all "
-        "gradients together. Typical thresholds are around 1.0 for transformers. It is cheap "
-        "and is standard in LLM pretraining. Without it, loss spikes can derail a long run.\n"
-    )
+    ref.write_text(CLIPPING_REFERENCE)
     args = [a.format(ro=readonly_dir, ref=ref) for a in args]
     seen = run_piped(*args)
     assert seen.code == 1
@@ -370,14 +365,7 @@ def test_html_with_200_is_not_graded_everywhere(server, answer_file, warm_home):
     assert seen.code == 1
     one_error_line(seen, "the connection test failed: the server answered 200 with an HTML page")
 
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "answer_grader.cli", "practice", "-q", "4"],
-        env=env,
-        encoding="utf-8",
-        timeout=60,
-        dimensions=(50, COLUMNS),
-    )
+    child = spawn("practice", "-q", "4", env=env, timeout=60)
     child.expect("Type your answer")
     child.sendline(ANSWER.strip())
     child.sendline(".")
@@ -616,15 +604,7 @@ def test_escape_sequences_in_a_file_name_are_not_echoed(tmp_path):  # A22i
 
 
 def test_escape_sequences_typed_into_practice_are_not_printed_back(warm_home):  # A22k
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "answer_grader.cli", "practice", "-q", "4"],
-        env=grader_env(),
-        encoding="utf-8",
-        timeout=90,
-        dimensions=(50, COLUMNS),
-        codec_errors="replace",
-    )
+    child = spawn("practice", "-q", "4", codec_errors="replace")
     child.expect("Type your answer")
     # A terminal in canonical mode passes ESC through to the program as typed.
     child.sendline(ANSWER.split(". ")[0] + " \x1b]0;PWNED\x07 \x1b[2J.")
@@ -717,15 +697,7 @@ def test_ctrl_c_during_the_first_import_of_numpy_exits_130(monkeypatch):  # D1c'
 
 
 def _practice(*args: str, **kw) -> pexpect.spawn:  # type: ignore[no-untyped-def]
-    return pexpect.spawn(
-        sys.executable,
-        ["-m", "answer_grader.cli", "practice", *args],
-        env=grader_env(TERM="dumb"),
-        encoding="utf-8",
-        timeout=60,
-        dimensions=(50, COLUMNS),
-        **kw,
-    )
+    return spawn("practice", *args, env=grader_env(TERM="dumb"), timeout=60, **kw)
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from pathlib import Path
 
 import pexpect
 import pytest
 
 from .conftest import EXAMPLES
-from .terminal import COLUMNS, grader_env, plain, run_piped, run_tty
+from .terminal import CLIPPING_REFERENCE, COLUMNS, grader_env, plain, run_piped, run_tty, spawn
 
 ANSWER = (
     "Attention lets each token weigh every other token of the sequence. Each token is projected "
@@ -44,12 +43,7 @@ def _lines_fit(text: str) -> None:
 def _commands(tmp_path: Path, answer_file: Path) -> dict[str, tuple[list[str], list[str]]]:
     """Each command, and what a person must see in its output (regular expressions)."""
     ref = tmp_path / "ref.md"
-    ref.write_text(
-        "Gradient clipping caps the norm of the gradient before the optimizer step. It prevents "
-        "one bad batch from blowing up the weights. Clipping by global norm rescales all "
-        "gradients together. Typical thresholds are around 1.0 for transformers. It is cheap "
-        "and is standard in LLM pretraining. Without it, loss spikes can derail a long run.\n"
-    )
+    ref.write_text(CLIPPING_REFERENCE)
     data = Path(__file__).parent / "data" / "eval_small.jsonl"
     return {
         "list": (["list"], [r"attention-mechanisms", r"#\s+id\s+points"]),
@@ -193,21 +187,8 @@ def test_usage_errors_in_a_terminal_exit_2(warm_home):
         assert "Usage:" in seen.err_text
 
 
-def _spawn(*args: str, **kw) -> pexpect.spawn:  # type: ignore[no-untyped-def]
-    env = {**grader_env(), **kw.pop("env", {})}
-    return pexpect.spawn(
-        sys.executable,
-        ["-m", "answer_grader.cli", *args],
-        env=env,
-        encoding="utf-8",
-        timeout=90,
-        dimensions=(50, COLUMNS),
-        **kw,
-    )
-
-
 def test_practice_in_a_colour_terminal(warm_home):
-    child = _spawn("practice", "-q", "4")
+    child = spawn("practice", "-q", "4")
     child.expect("Type your answer")
     for line in ANSWER.strip().split(". "):
         child.sendline(line.rstrip(".") + ".")

@@ -154,3 +154,18 @@ def default_judge(settings: Settings, on_status: Callable[[str], None] | None = 
         on_status=on_status,
         secrets=settings.secrets,
     )
+
+
+def grade_or_error(
+    fn: Callable[[Question, str], GradeReport], question: Question, answer: str
+) -> GradeReport | GraderError:
+    """`fn(question, answer)`, with any failure as a value: one answer's failure, even a bug,
+    must not cost the others their grades."""
+    from .errors import InternalError
+
+    try:
+        return fn(question, answer)
+    except GraderError as exc:
+        return exc
+    except Exception as exc:
+        return InternalError(f"internal error: {type(exc).__name__}: {exc}")

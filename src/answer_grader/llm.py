@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
 from .errors import GraderError
+from .grading import grade_or_error, needs_judge, read_answer
 from .keywords import analyse_all, check_point
 from .models import (
     FLAG_KEYWORD_ONLY,
@@ -40,7 +41,6 @@ from .offline import (
     OfflineGrader,
     Prepared,
     Verdicts,
-    _safely,
     evidence_of,
     result_of,
 )
@@ -140,13 +140,6 @@ class LLMGrader:
         # The judge's verdicts are cross-checked by the offline signals, so their version counts.
         self.version = f"llm|{self.model}|{where}|{JUDGE_PROMPT_VERSION}|{self.offline.version}"
 
-    def needs_judge(self, question: Question, answer: str) -> bool:
-        """Whether grading this answer sends it to the judge: not if it is empty, too long or too
-        short (grade() reports those itself, without a request)."""
-        from .grading import needs_judge
-
-        return needs_judge(question, answer)
-
     def grade(self, question: Question, answer: str) -> GradeReport:
         """Grade one answer. Raises JudgeError when the judge fails (the answer is then not
         graded, never scored 0), AnswerError for an empty or too long answer."""
@@ -206,16 +199,16 @@ class LLMGrader:
         try:
             futures: dict[Future, int] = {}
             for i, (question, answer) in enumerate(items):
-                if self.needs_judge(question, answer):
-                    text = _clean(answer)
+                if needs_judge(question, answer):  # empty, too long and too short: no request
+                    text = read_answer(answer)  # what `grade` sends: validated, normalised
                     futures[pool.submit(self.judge.judge, question, text)] = i  # type: ignore[attr-defined]
             self.offline.warm(items)
             for future in as_completed(futures):
                 i = futures[future]
-                done(i, _safely(lambda q, a, f=future: self._finish(q, a, f), *items[i]))
+                done(i, grade_or_error(lambda q, a, f=future: self._finish(q, a, f), *items[i]))
             for i, (question, answer) in enumerate(items):
                 if results[i] is None:  # nothing to ask: empty, too long or too short
-                    done(i, _safely(self.grade, question, answer))
+                    done(i, grade_or_error(self.grade, question, answer))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return [r for r in results if r is not None]
@@ -223,10 +216,3 @@ class LLMGrader:
     def _finish(self, question: Question, answer: str, future: Future) -> GradeReport:
         p = self.offline.prepare(question, answer)
         return self._combine(p, future.result())
-
-
-def _clean(answer: str) -> str:
-    """The answer as the judge sees it: what `grade` sends (validated, normalised)."""
-    from .grading import read_answer
-
-    return read_answer(answer)

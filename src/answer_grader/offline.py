@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .errors import GraderError
+from .grading import grade_or_error, read_answer, suspected_injection
 from .models import (
     FLAG_INJECTION,
     FLAG_KEYWORD_ONLY,
@@ -159,8 +160,6 @@ class OfflineGrader:
 
     def prepare(self, question: Question, answer: str) -> Prepared:
         """Validate the answer and compute its signals. Raises AnswerError."""
-        from .grading import read_answer, suspected_injection
-
         text = read_answer(answer)
         units = split_sentences(text)
         words = word_count(text)
@@ -237,23 +236,8 @@ class OfflineGrader:
         self.warm(items)
         out: list[GradeReport | GraderError] = []
         for i, (question, answer) in enumerate(items):
-            result = _safely(self.grade, question, answer)
+            result = grade_or_error(self.grade, question, answer)
             out.append(result)
             if on_done is not None:
                 on_done(i, result)
         return out
-
-
-def _safely(
-    fn: Callable[[Question, str], GradeReport], question: Question, answer: str
-) -> GradeReport | GraderError:
-    """`fn(question, answer)`, with any failure as a value: one answer's failure, even a bug,
-    must not cost the others their grades."""
-    from .errors import InternalError
-
-    try:
-        return fn(question, answer)
-    except GraderError as exc:
-        return exc
-    except Exception as exc:
-        return InternalError(f"internal error: {type(exc).__name__}: {exc}")

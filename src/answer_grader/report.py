@@ -52,7 +52,7 @@ def _missed_lines(report: GradeReport) -> list[tuple[PointResult, str]]:
 
 
 def to_markdown(report: GradeReport) -> str:
-    r = report
+    r = printable_model(report)  # a report is read in terminals and editors: no control codes
     lines = [
         f"## Question {r.question_number}: {r.question}",
         "",
@@ -173,7 +173,6 @@ def render(report: GradeReport, fmt: str, *, color: bool = False, width: int = 1
     (answer quotes, the judge's feedback, a sheet's text, file names) is made printable first."""
     if fmt == "json":
         return to_json(report) + "\n"
-    report = printable_model(report)
     if fmt == "markdown":
         return to_markdown(report)
     return to_text(report, color=color, width=width)
