@@ -1,4 +1,5 @@
-"""Every test runs isolated: its own data dir, no API keys, no bank chosen by the environment."""
+"""Every test runs isolated: its own data dir, no API keys, no bank chosen by the environment, and
+the fake embedder unless it is marked `model`."""
 
 from __future__ import annotations
 
@@ -14,10 +15,24 @@ from answer_grader.cli import main
 DATA = Path(__file__).parent / "data"
 
 
+FAKE_EMBEDDER = "answer_grader.testing:FakeEmbedder"
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_env(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """Each test gets its own data folder and no configured key, URL or bank. Tests of plumbing
+    (not marked `model`) grade with the deterministic fake embedder, in this process and in every
+    process they start (GRADER_EMBEDDER is inherited); tests marked `model` use the real one."""
     home = tmp_path_factory.mktemp("grader-home")
     monkeypatch.setenv("GRADER_HOME", str(home))
+    if request.node.get_closest_marker("model") is None:
+        monkeypatch.setenv("GRADER_EMBEDDER", FAKE_EMBEDDER)
+    else:
+        monkeypatch.delenv("GRADER_EMBEDDER", raising=False)
     for name in (
         "GRADER_BANK",
         "GRADER_BACKEND",
@@ -102,7 +117,8 @@ def warm_vectors(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     home = tmp_path_factory.mktemp("warm-home")
     env = {**os.environ, "GRADER_HOME": str(home)}
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GRADER_BACKEND", "GRADER_BANK"):
+    unset = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GRADER_BACKEND", "GRADER_BANK", "GRADER_EMBEDDER")
+    for name in unset:
         env.pop(name, None)
     subprocess.run(
         [sys.executable, "-m", "answer_grader.cli", "score", str(EXAMPLES / "answers.md")],

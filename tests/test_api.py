@@ -46,6 +46,7 @@ def test_the_readme_example_runs_as_written(warm_home):
     assert float(last) > 0  # the example sheet's mean score
 
 
+@pytest.mark.model
 def test_a_question_built_in_code_needs_no_bank_rules():
     from answer_grader import Question, grade
 

@@ -2,11 +2,15 @@
 
 from pathlib import Path
 
+import pytest
+
 from answer_grader.audit import audit_question
 from answer_grader.bank import load_bank
 from answer_grader.text import split_sentences
 
 from .conftest import run
+
+pytestmark = pytest.mark.model  # grading quality: the real embedding model
 
 
 def test_check_passes_on_the_bank(bank_dir):

@@ -18,6 +18,8 @@ from answer_grader.gaming import (
 from answer_grader.grading import MAX_ANSWER_CHARS, grade
 from answer_grader.text import split_sentences
 
+pytestmark = pytest.mark.model  # grading quality: the real embedding model
+
 OFFLINE = resolve_settings(backend="offline", env={})
 RECIPE = (
     "Preheat the oven to 180 degrees. Cream the butter and sugar, then beat in two eggs. "

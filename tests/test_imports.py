@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("openai", "numpy", "onnxruntime", "tokenizers", "jsonschema", "rich", "pysbd")
 
 PROBE = """
@@ -27,6 +29,7 @@ def test_help_imports_no_heavy_library():
     assert out.stdout.strip().splitlines()[-1] == "IMPORTED:"
 
 
+@pytest.mark.model
 def test_the_probe_sees_a_command_that_does_load_them(tmp_path):
     """The probe works on our own code: a command that grades (offline) is seen importing the
     model's libraries, through the same main() the --help probe runs."""

@@ -51,6 +51,7 @@ def test_threshold_is_chosen_on_the_other_questions_only():
     assert result["accuracy"] == pytest.approx(0.5)
 
 
+@pytest.mark.model
 def test_grader_eval_on_a_small_slice(tmp_path):
     """`grader eval --format json` on six rows: its metrics equal the formulas applied by hand to
     the per-row predictions it reports."""
@@ -95,6 +96,8 @@ def test_grader_eval_bad_data(tmp_path):
     assert "bad.jsonl:1: missing reference_answer, student_answer, score, max_score" in result.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.model
 def test_calibration_script_fits_and_reports_on_a_small_file():
     """`benchmarks/calibrate_offline.py` (how grading.py's constants are refit) runs end to end on
     our own six-row file: held-out figures beside the floor, constants that pass the bank checks."""

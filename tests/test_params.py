@@ -39,8 +39,8 @@ def test_the_offline_graders_version_is_the_parameters(bank):
     class Judge:
         model = "m"
 
-    assert PARAMS.version in OfflineGrader.version
-    assert OfflineGrader.version in LLMGrader(Judge()).version
+    assert PARAMS.version in OfflineGrader().version
+    assert OfflineGrader().version in LLMGrader(Judge()).version
 
 
 def test_the_data_file_round_trips(tmp_path: Path):

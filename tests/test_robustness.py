@@ -677,20 +677,25 @@ def test_answers_score_could_not_grade_are_kept_for_regrade(server, warm_home): 
     assert seen.code == 0 and "Regraded 23 of 23 attempts." in seen.out
 
 
-def test_ctrl_c_during_the_first_import_of_numpy_exits_130(monkeypatch):  # D1c'
-    from click.testing import CliRunner
+class InterruptedWhileLoading:
+    """An embedder whose loading is hit by Ctrl-C inside numpy's import, which wraps the
+    KeyboardInterrupt in an ImportError."""
 
-    from answer_grader import semantic
-    from answer_grader.cli import main
+    name = "interrupted"
 
-    def interrupted_import():
+    def __init__(self) -> None:
         try:
             raise KeyboardInterrupt
         except KeyboardInterrupt as exc:
-            # What numpy does with a KeyboardInterrupt that lands inside its import.
             raise ImportError("import numpy failed") from exc
 
-    monkeypatch.setattr(semantic, "default_embedder", interrupted_import)
+
+def test_ctrl_c_during_the_first_import_of_numpy_exits_130(monkeypatch):  # D1c'
+    from click.testing import CliRunner
+
+    from answer_grader.cli import main
+
+    monkeypatch.setenv("GRADER_EMBEDDER", f"{__name__}:InterruptedWhileLoading")
     result = CliRunner().invoke(main, ["grade", "4", "-"], input=ANSWER, catch_exceptions=False)
     assert result.exit_code == 130
     assert result.stderr.strip() == "Interrupted."

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from answer_grader.testing import Reply, judgement_json, parse_request, rubric_responder
+from answer_grader.testing import FakeEmbedder, Reply, judgement_json, parse_request, rubric_responder
 
 from .conftest import run
 
@@ -258,20 +258,19 @@ def test_unusable_data_directory(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "cannot use" in result.stderr
 
 
-def test_a_cached_llm_grade_is_dropped_when_the_offline_signals_change(bank):
-    """The judge's verdicts are cross-checked by the offline signals: the LLM grader's version,
-    and so every cache key, carries the offline grader's."""
-    from types import SimpleNamespace
+class OtherEmbedder(FakeEmbedder):
+    name = "another embedder"
 
-    from answer_grader.cache import cache_key
-    from answer_grader.llm import LLMGrader
-    from answer_grader.offline import OfflineGrader
 
-    class Refit(OfflineGrader):
-        version = OfflineGrader.version + "|refit"
-
-    judge = SimpleNamespace(model="m")
-    q = bank.get("attention-mechanisms")
-    before = cache_key(q, "an answer", LLMGrader(judge, offline=OfflineGrader()).version)
-    after = cache_key(q, "an answer", LLMGrader(judge, offline=Refit()).version)
-    assert before != after
+def test_cached_grades_are_not_replayed_for_another_model(monkeypatch):
+    """A grade is cached under the grader's version: the model and every offline parameter
+    (tests/test_params.py changes each). Grades made with another model are not replayed."""
+    sheet = str(EXAMPLES / "answers.md")
+    first = json.loads(run("score", sheet, "--format", "json").stdout)
+    monkeypatch.setenv("GRADER_EMBEDDER", f"{__name__}:OtherEmbedder")
+    other = json.loads(run("score", sheet, "--format", "json").stdout)
+    monkeypatch.setenv("GRADER_EMBEDDER", "answer_grader.testing:FakeEmbedder")
+    back = json.loads(run("score", sheet, "--format", "json").stdout)
+    cached = [r["totals"]["cached"] for r in (first, other, back)]
+    assert cached == [0, 0, 23]
+    assert "another embedder" in other["grader"] and "another embedder" not in back["grader"]

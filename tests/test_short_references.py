@@ -15,6 +15,8 @@ from answer_grader.signals import min_answer_words
 
 from .conftest import run
 
+pytestmark = pytest.mark.model  # grading quality: the real embedding model
+
 OFFLINE = resolve_settings(backend="offline", env={})
 
 

@@ -33,6 +33,7 @@ _EXPORTS = {
     "Judge": "judge",
     "Settings": "config",
     "resolve_settings": "config",
+    "Environment": "environment",
     # sheets
     "grade_sheet": "batch",
     "parse_sheet": "answers",
@@ -64,6 +65,7 @@ __all__ = [
     "Bank",
     "BankNotFound",
     "ConfigError",
+    "Environment",
     "Evidence",
     "ExitCode",
     "GradeReport",
@@ -120,6 +122,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from .bank import Bank, load_bank
     from .batch import grade_sheet
     from .config import Settings, resolve_settings
+    from .environment import Environment
     from .errors import (
         AnswerError,
         BankNotFound,

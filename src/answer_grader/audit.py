@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .bank import resolve_bank_dir, scan_bank
+from .bank import scan_bank
 from .errors import Problem
 from .keywords import KeywordEvidence, analyse_all, check_point
 from .models import Question
 from .text import split_sentences, word_count
+
+if TYPE_CHECKING:
+    from .environment import Environment
+    from .grading import Grader
 
 
 @dataclass(frozen=True)
@@ -67,24 +72,34 @@ class AuditReport:
         return not self.failures
 
 
-def audit_question(question: Question, *, offline: bool = False) -> QuestionAudit:
-    """Keyword evidence for each point in the reference; with `offline`, the offline grader too."""
+def audit_question(question: Question, *, grader: Grader | None = None) -> QuestionAudit:
+    """Keyword evidence for each point in the reference; with a `grader` (offline), its verdicts."""
     sentences = analyse_all(split_sentences(question.reference_answer))
     evidence = tuple(check_point(p, sentences) for p in question.key_points)
     verdicts: tuple[tuple[str, float], ...] = ()
-    if offline:
-        from .config import resolve_settings
-        from .grading import grade
-
-        report = grade(question, question.reference_answer, resolve_settings("offline", env={}))
+    if grader is not None:
+        report = grader.grade(question, question.reference_answer)
         verdicts = tuple((p.verdict, p.semantic or 0.0) for p in report.points)
     return QuestionAudit(question, word_count(question.reference_answer), evidence, verdicts)
 
 
-def audit_bank(explicit: str | os.PathLike[str] | None = None, *, offline: bool = True) -> AuditReport:
+def audit_bank(
+    explicit: str | os.PathLike[str] | None = None,
+    *,
+    offline: bool = True,
+    env: Environment | None = None,
+) -> AuditReport:
     """Validate every file of the bank and check each key point against its reference answer, by
     keywords and (unless `offline` is False) by the offline grader."""
-    root, source = resolve_bank_dir(explicit)
+    from .environment import Environment
+
+    env = env or Environment()
+    root, source = env.bank_dir(explicit)
     questions, problems = scan_bank(root, source)
-    audits = tuple(audit_question(q, offline=offline) for q in questions)
+    grader = None
+    if offline:
+        from .config import resolve_settings
+
+        grader = env.grader(resolve_settings("offline", env={}))
+    audits = tuple(audit_question(q, grader=grader) for q in questions)
     return AuditReport(root, source, tuple(problems), audits)

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import BankNotFound, Problem, QuestionNotFound, RubricError
+from .errors import Problem, QuestionNotFound, RubricError
 from .models import Question, Rubric
 
+if TYPE_CHECKING:
+    from .environment import Environment
+
 RUBRIC_SUFFIXES = (".yaml", ".yml", ".json")
-BANK_ENV = "GRADER_BANK"
 
 
 def default_bank_dir() -> tuple[Path, str]:
@@ -28,19 +30,6 @@ def default_bank_dir() -> tuple[Path, str]:
     # An editable install runs from src/; the bank then lives at the top of the checkout.
     checkout = Path(__file__).resolve().parents[2]
     return checkout, "the source checkout"
-
-
-def resolve_bank_dir(explicit: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
-    """Where the bank is, and what said so: --bank, then $GRADER_BANK, then the packaged bank."""
-    if explicit:
-        path, source = Path(explicit), "--bank"
-    elif os.environ.get(BANK_ENV):
-        path, source = Path(os.environ[BANK_ENV]), BANK_ENV
-    else:
-        path, source = default_bank_dir()
-    if not (path / "rubrics").is_dir():
-        raise BankNotFound(str(path), source)
-    return path, source
 
 
 @lru_cache(maxsize=1)
@@ -303,9 +292,12 @@ def scan_bank(root: Path, source: str = "") -> tuple[list[Question], list[Proble
     return questions, problems
 
 
-def load_bank(explicit: str | os.PathLike[str] | None = None) -> Bank:
-    """Load the bank named by --bank, $GRADER_BANK or the package; RubricError lists problems."""
-    root, source = resolve_bank_dir(explicit)
+def load_bank(explicit: str | os.PathLike[str] | None = None, env: Environment | None = None) -> Bank:
+    """Load the bank in `explicit`, else the one `env` names ($GRADER_BANK, else the packaged
+    bank); RubricError lists problems."""
+    from .environment import Environment
+
+    root, source = (env or Environment()).bank_dir(explicit)
     questions, problems = scan_bank(root, source)
     if problems:
         raise RubricError(problems)

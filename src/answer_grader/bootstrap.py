@@ -15,9 +15,9 @@ from pathlib import Path
 from .keywords import analyse_all, check_point, stem
 from .models import KeyPoint
 from .params import PARAMS
-from .text import split_sentences
+from .text import split_sentences, word_count
+from .text import words as words_of
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
 _CLAUSE = re.compile(r";\s+|,\s+(?=(?:and|but|while|whereas|because|so|which)\b)|\s+-\s+")
 # The numbers and word lists are PARAMS.derive_* and PARAMS.generic_words (words too general to
 # say anything about a point, beyond the function words); two or three keyword groups make a
@@ -27,19 +27,18 @@ _CLAUSE = re.compile(r";\s+|,\s+(?=(?:and|but|while|whereas|because|so|which)\b)
 def clauses(sentence: str) -> list[str]:
     """A sentence split at clause boundaries, keeping only pieces long enough to state something."""
     pieces = [p.strip(" ,;") for p in _CLAUSE.split(sentence) if p and p.strip(" ,;")]
-    long_enough = [p for p in pieces if len(_WORD.findall(p)) >= PARAMS.derive_clause_words]
+    long_enough = [p for p in pieces if word_count(p) >= PARAMS.derive_clause_words]
     return long_enough if len(long_enough) > 1 else [sentence]
 
 
 def content_words(text: str) -> list[str]:
     """Distinct content words, most specific (longest) first, ties in order of appearance."""
     seen: dict[str, int] = {}
-    for i, w in enumerate(_WORD.findall(text)):
-        low = w.lower()
-        p = PARAMS
+    p = PARAMS
+    for i, low in enumerate(words_of(text)):
         if low in p.function_words or low in p.generic_words or low in seen:
             continue
-        if len(low) < p.derive_min_keyword_chars:
+        if len(low) < p.derive_min_keyword_chars or low.isdigit():  # a bare number says nothing
             continue
         seen[low] = i
     return sorted(seen, key=lambda w: (-len(w), seen[w]))
@@ -51,7 +50,7 @@ def point_from_text(text: str, point_id: str, *, question: str = "") -> KeyPoint
     words = content_words(text)
     if not words:
         return None
-    asked = {stem(w.lower()) for w in _WORD.findall(question)}
+    asked = {stem(w) for w in words_of(question)}
     words = ([w for w in words if stem(w) not in asked] or words)[: PARAMS.derive_keywords]
     point = KeyPoint(
         id=point_id,
@@ -73,7 +72,7 @@ def derive_key_points(reference: str, *, question: str = "", max_points: int = 9
     """Key points from a reference answer, each carried by its own sentence or clause."""
     texts: list[str] = []
     for sentence in split_sentences(reference):
-        long = len(_WORD.findall(sentence.text)) > PARAMS.derive_long_sentence_words
+        long = word_count(sentence.text) > PARAMS.derive_long_sentence_words
         texts += clauses(sentence.text) if long else [sentence.text]
     points: list[KeyPoint] = []
     for text in texts:

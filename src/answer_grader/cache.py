@@ -83,9 +83,3 @@ class GradeCache:
 
     def close(self) -> None:
         self._db.close()
-
-
-def default_cache() -> GradeCache:
-    from .config import user_dir
-
-    return GradeCache(user_dir() / "grades.db")

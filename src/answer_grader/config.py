@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Literal
 
 from .errors import ConfigError
@@ -68,9 +67,6 @@ class Settings:
 
     def source(self, name: str) -> str:
         return dict(self.sources).get(name, "default")
-
-    def with_backend(self, backend: Backend) -> Settings:
-        return replace(self, backend=backend)
 
 
 def _pick(
@@ -172,25 +168,3 @@ def resolve_settings(
             ("timeout", timeout_src),
         ),
     )
-
-
-HOME_ENV = "GRADER_HOME"
-
-
-def user_dir() -> Path:
-    """Where grader keeps its data (grade cache, practice history): $GRADER_HOME, else the
-    platform's user data directory. Created on first use."""
-    env = os.environ.get(HOME_ENV)
-    if env:
-        path = Path(env)
-    else:
-        import platformdirs
-
-        path = Path(platformdirs.user_data_dir("answer-grader", appauthor=False))
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        from .errors import StoreError
-
-        raise StoreError(f"cannot use {path} as grader's data directory: {exc.strerror}") from exc
-    return path

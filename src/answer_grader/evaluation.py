@@ -19,10 +19,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import GraderError
 from .models import KeyPoint, Question
+from .text import words
+
+if TYPE_CHECKING:
+    from .offline import OfflineGrader
 
 BINS = 5  # quadratic-weighted kappa is computed on scores binned into fifths
 
@@ -155,9 +159,8 @@ def question_for(row: EvalRow, reference: str | None = None) -> Question:
 
 def overlap(student: str, reference: str) -> float:
     """The unigram-overlap floor: the share of the reference's distinct words in the answer."""
-    words = re.compile(r"[a-z0-9]+")
-    ref = set(words.findall(reference.lower()))
-    return len(ref & set(words.findall(student.lower()))) / len(ref) if ref else 0.0
+    ref = set(words(reference))
+    return len(ref & set(words(student))) / len(ref) if ref else 0.0
 
 
 def floor(row: EvalRow) -> float:
@@ -183,11 +186,15 @@ def versions(row: EvalRow, questions: dict[tuple[str, str, str], Question]) -> l
     return out
 
 
-def predict(rows: Sequence[EvalRow], progress: Callable[[], None] | None = None) -> list[float]:
+def predict(
+    rows: Sequence[EvalRow],
+    progress: Callable[[], None] | None = None,
+    grader: OfflineGrader | None = None,
+) -> list[float]:
     """The offline grader's score of each row, as a fraction 0..1."""
     from .offline import OfflineGrader
 
-    grader = OfflineGrader()
+    grader = grader or OfflineGrader()
     questions: dict[tuple[str, str, str], Question] = {}
     per_row = [versions(row, questions) for row in rows]
     grader.warm([(q, r.student) for r, qs in zip(rows, per_row, strict=True) for q in qs])

@@ -335,9 +335,3 @@ class History:
             q: datetime.fromisoformat(d)
             for q, d in self.db.execute("SELECT question_id, due FROM cards")
         }
-
-
-def open_history() -> History:
-    from .config import user_dir
-
-    return History(user_dir() / "history.db")

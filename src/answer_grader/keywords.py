@@ -19,12 +19,10 @@ from typing import Any
 from .errors import PatternTimeout
 from .models import KeyPoint, RegexTerm
 from .params import PARAMS
-from .text import Sentence
+from .text import WORD, Sentence, is_negation, normalise
 
-# PARAMS.negation_cues: words that, at most PARAMS.negation_window words before a term in the same
-# clause, turn its mention into a denial.
-
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# A negation (text.is_negation) at most PARAMS.negation_window words before a term in the same
+# clause turns its mention into a denial.
 # Clause boundaries: a negation does not reach across these.
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s[-\u2013\u2014]\s|\bbut\b|\bwhereas\b|\bwhile\b")
 
@@ -41,10 +39,6 @@ def _stemmer():  # type: ignore[no-untyped-def]
 def stem(word: str) -> str:
     """The Snowball English stem of one lower-case word."""
     return _stemmer().stemWord(word)
-
-
-def _normalise(text: str) -> str:
-    return text.lower().replace("\u2019", "'").replace("\u2018", "'")
 
 
 @dataclass(frozen=True)
@@ -73,21 +67,31 @@ class AnalysedSentence:
         self.vocabulary = frozenset(self.stems) | frozenset(self.joined_pairs)
 
 
+def _parts(text: str) -> list[tuple[int, int, str]]:
+    """The words of normalised text split at their hyphens, with their spans: "self-attention"
+    is matched as "self attention" (and, through the joined pairs, as "selfattention")."""
+    out: list[tuple[int, int, str]] = []
+    for m in WORD.finditer(text):
+        start = m.start()
+        for piece in m.group().split("-"):
+            out.append((start, start + len(piece), piece))
+            start += len(piece) + 1
+    return out
+
+
 def analyse(sentence: Sentence) -> AnalysedSentence:
     """Tokenise, stem and mark clauses and negation cues of one sentence."""
-    text = _normalise(sentence.text)
+    text = normalise(sentence.text)
     breaks = [m.start() for m in _CLAUSE_BREAK.finditer(text)]
     tokens: list[_Token] = []
     raws: list[str] = []
     clause = 0
     b = 0
-    for m in _TOKEN.finditer(text):
-        while b < len(breaks) and breaks[b] < m.start():
+    for start, end, raw in _parts(text):
+        while b < len(breaks) and breaks[b] < start:
             clause += 1
             b += 1
-        raw = m.group()
-        negator = raw in PARAMS.negation_cues or raw.endswith("n't")
-        tokens.append(_Token(stem(raw), m.start(), m.end(), clause, negator))
+        tokens.append(_Token(stem(raw), start, end, clause, is_negation(raw)))
         raws.append(raw)
     pairs = [stem(raws[i] + raws[i + 1]) for i in range(len(raws) - 1)]
     return AnalysedSentence(sentence=sentence, tokens=tokens, joined_pairs=pairs)
@@ -109,7 +113,7 @@ class Term:
 
 @lru_cache(maxsize=16384)
 def _compile_plain(term: str) -> Term:
-    raws = _TOKEN.findall(_normalise(term))
+    raws = [raw for _, _, raw in _parts(normalise(term))]
     stems = tuple(stem(r) for r in raws)
     joined = stem("".join(raws)) if len(raws) > 1 else None
     return Term(label=term, stems=stems, joined=joined)

@@ -46,9 +46,8 @@ from .offline import (
 )
 from .params import PARAMS
 from .scoring import assemble
-from .semantic import MODEL_NAME
 from .signals import PointSignal
-from .text import Sentence
+from .text import Sentence, word_count
 
 
 def _norm(text: str) -> str:
@@ -77,7 +76,7 @@ def verify_quote(quote: str | None, answer: str) -> bool:
     haystack = _norm(answer)
     parts = [p.strip(" .,;:\"'") for p in re.split(r"\.\.\.|\u2026", _norm(quote))]
     parts = [p for p in parts if p]
-    if not parts or sum(len(p.split()) for p in parts) < PARAMS.min_quote_words:
+    if not parts or sum(word_count(p) for p in parts) < PARAMS.min_quote_words:
         return False
     position = 0
     for part in parts:
@@ -136,7 +135,8 @@ class LLMGrader:
         self.judge = judge
         self.offline = offline or OfflineGrader()
         self.model: str = getattr(judge, "model", "?")
-        self.name = f"LLM judge {self.model} at {where}, cross-checked by keywords and {MODEL_NAME}"
+        checked_by = f"keywords and {self.offline.model}"
+        self.name = f"LLM judge {self.model} at {where}, cross-checked by {checked_by}"
         # The judge's verdicts are cross-checked by the offline signals, so their version counts.
         self.version = f"llm|{self.model}|{where}|{JUDGE_PROMPT_VERSION}|{self.offline.version}"
 

@@ -47,7 +47,6 @@ from .text import Sentence, split_sentences, word_count
 # The fit chose no novel_floor (-1.0) over -0.2, -0.1 and none of that route at all (tie): requiring
 # prose and measuring repeated wording only against full sentences already keeps the gaming answers
 # low.
-MODEL_ID = "all-MiniLM-L6-v2-int8"
 OFFLINE_CAVEAT = (
     "Graded offline by sentence similarity and keywords: it finds where a point is discussed, but "
     "cannot tell a correct statement from its opposite. Use an LLM judge for a check of correctness."
@@ -140,22 +139,34 @@ class OfflineGrader:
     """The embedded default: grades with keywords and all-MiniLM-L6-v2, on this machine.
 
     `embedder` defaults to the model shipped in the package, loaded on first use, with its
-    vectors kept in the user data directory."""
+    vectors kept in the data folder of the process's Environment."""
 
     backend = "offline"
-    # Everything its grades depend on: the model and every parameter (a hash of them all).
-    version = f"offline|{PARAMS.model}|{PARAMS.version}"
-    name = f"offline grader: keywords + {MODEL_NAME}"
 
     def __init__(self, embedder: Embedder | None = None) -> None:
         self._embedder = embedder
 
     @property
+    def model(self) -> str:
+        """The embedding model's name (known without loading it)."""
+        return MODEL_NAME if self._embedder is None else self._embedder.name
+
+    @property
+    def name(self) -> str:
+        return f"offline grader: keywords + {self.model}"
+
+    @property
+    def version(self) -> str:
+        """Everything its grades depend on: the embedding model and every parameter (a hash of
+        them all), so a refit or another model never replays a cached grade."""
+        return f"offline|{self.model}|{PARAMS.version}"
+
+    @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            from .semantic import default_embedder
+            from .environment import Environment
 
-            self._embedder = default_embedder()
+            self._embedder = Environment().get_embedder()
         return self._embedder
 
     def prepare(self, question: Question, answer: str) -> Prepared:
@@ -194,14 +205,14 @@ class OfflineGrader:
         """Grade one answer to one question. Raises AnswerError for an empty or too long one."""
         p = self.prepare(question, answer)
         if p.too_short:
-            return self.too_short_report(p, self.name, self.backend, MODEL_ID)
+            return self.too_short_report(p, self.name, self.backend, self.model)
         points = [result_of(s, offline_verdict(s)) for s in p.signals]
         return assemble(
             question,
             points,
             backend=self.backend,
             grader=self.name,
-            model=MODEL_ID,
+            model=self.model,
             confidence=confidence_offline(p.signals),
             words=p.words,
             flags=p.flags,

@@ -57,8 +57,9 @@ class OfflineParams:
     derive_clause_words: int  # ... clauses shorter than this stay with their sentence
     derive_keywords: int  # keyword groups per derived point
     derive_min_keyword_chars: int  # shorter words are never keywords
-    negation_cues: frozenset[str]  # words that deny a keyword shortly after them
-    negations: frozenset[str]  # words that make a sentence negated (polarity)
+    # words that deny what follows: a keyword up to negation_window words later, and a sentence's
+    # polarity ("n't" forms count too: text.is_negation)
+    negations: frozenset[str]
     function_words: frozenset[str]
     distractors: tuple[str, ...]  # off-topic and filler text a sentence must beat to be evidence
     generic_words: frozenset[str]  # too general to be a derived point's keyword
@@ -82,7 +83,7 @@ class OfflineParams:
 
 
 FITTED = ("alpha", "beta", "gamma", "novel_floor", "partial", "covered")
-WORDS = ("negation_cues", "negations", "function_words", "distractors", "generic_words")
+WORDS = ("negations", "function_words", "distractors", "generic_words")
 
 
 def _plain(value: object) -> object:
@@ -100,7 +101,7 @@ def from_json(data: dict) -> OfflineParams:
     if set(flat) != names:
         missing, extra = sorted(names - set(flat)), sorted(set(flat) - names)
         raise ValueError(f"offline parameters: missing {missing}, unknown {extra}")
-    for name in ("negation_cues", "negations", "function_words", "generic_words"):
+    for name in ("negations", "function_words", "generic_words"):
         flat[name] = frozenset(flat[name])
     flat["distractors"] = tuple(flat["distractors"])
     return OfflineParams(**flat)

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from .config import Settings
+from .environment import Environment
 from .errors import GraderError
 from .history import History, now
 from .models import GradeReport, Question
@@ -163,6 +164,7 @@ class Session:
     read_line: Callable[[str], str] = input
     editor: Callable[[str], str | None] | None = None
     grade: Callable[[Question, str], GradeReport] | None = None
+    env: Environment | None = None  # where the grader's embedder comes from (None: the process)
     attempts_made: list[int] = field(default_factory=list)
     _grader: Any = None
 
@@ -256,12 +258,12 @@ class Session:
         # Built on the first answer, so openai is not imported before it is needed; it tells the
         # console when the judge waits or retries.
         if self._grader is None:
-            from .grading import grader_for
+            from .environment import Environment
 
             def status(message: str) -> None:
                 self.console.print(clean(message), style="dim", markup=False, highlight=False)  # type: ignore[attr-defined]
 
-            self._grader = grader_for(self.settings, on_status=status)
+            self._grader = (self.env or Environment()).grader(self.settings, on_status=status)
         return self._grader.grade(q, text)
 
     def first_question(

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import GraderError
 
@@ -105,30 +105,36 @@ class EmbeddingStore:
         self._db.commit()
 
 
+@lru_cache(maxsize=2)
+def _loaded(threads: int | None) -> tuple[Any, Any, frozenset[str], dict[str, np.ndarray], Any]:
+    """The tokenizer, the ONNX session, its input names, the in-memory vectors and their lock:
+    loaded once per process, shared by every MiniLM (a vector depends on its text alone)."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(_locate(TOKENIZER_DIST, TOKENIZER_FILE))
+    tokenizer.enable_truncation(MAX_TOKENS)
+    tokenizer.enable_padding()
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3
+    session = ort.InferenceSession(
+        _locate(MODEL_DIST, MODEL_FILE), opts, providers=["CPUExecutionProvider"]
+    )
+    inputs = frozenset(i.name for i in session.get_inputs())
+    return tokenizer, session, inputs, {}, threading.Lock()
+
+
 class MiniLM:
     """all-MiniLM-L6-v2, int8 ONNX, mean pooling and L2 normalisation, with a per-process cache
-    and, optionally, a persistent store."""
+    and, optionally, a persistent store (one per MiniLM; the model is loaded once per process)."""
 
     name = MODEL_NAME
 
     def __init__(self, threads: int | None = None, store: EmbeddingStore | None = None) -> None:
         self._store = store
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
-        self._tokenizer = Tokenizer.from_file(_locate(TOKENIZER_DIST, TOKENIZER_FILE))
-        self._tokenizer.enable_truncation(MAX_TOKENS)
-        self._tokenizer.enable_padding()
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-        opts.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            _locate(MODEL_DIST, MODEL_FILE), opts, providers=["CPUExecutionProvider"]
-        )
-        self._inputs = {i.name for i in self._session.get_inputs()}
-        self._cache: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
+        self._tokenizer, self._session, self._inputs, self._cache, self._lock = _loaded(threads)
 
     def _run(self, texts: list[str]) -> np.ndarray:
         import numpy as np
@@ -168,16 +174,16 @@ class MiniLM:
             return np.stack([self._cache[t] for t in texts])
 
 
-@lru_cache(maxsize=1)
-def default_embedder() -> MiniLM:
-    """The offline model, loaded once per process on first use, with its vectors kept in the user
-    data directory."""
-    from .config import user_dir
-
+@lru_cache(maxsize=4)
+def default_embedder(store_dir: Path | None = None) -> MiniLM:
+    """The offline model, loaded once per process (and store folder) on first use, with its vectors
+    kept in `store_dir`/embeddings.db (Environment.get_embedder passes the data folder)."""
     # The store is only a cache of vectors: when it cannot be opened (a read-only data folder, a
     # damaged file) grading goes on without it, embedding the bank's texts in this process.
-    try:
-        store: EmbeddingStore | None = EmbeddingStore(user_dir() / "embeddings.db")
-    except GraderError:
-        store = None
+    store: EmbeddingStore | None = None
+    if store_dir is not None:
+        try:
+            store = EmbeddingStore(store_dir / "embeddings.db")
+        except GraderError:
+            store = None
     return MiniLM(store=store)

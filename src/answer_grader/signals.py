@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .keywords import AnalysedSentence, KeywordEvidence, analyse_all, check_point
 from .models import KeyPoint, Question
 from .params import PARAMS
 from .semantic import Embedder
-from .text import Sentence, split_sentences
+from .text import WORD, Sentence, is_negation, split_sentences, word_count
+from .text import words as text_words
 
 # Text that mentions nothing a key point asks for (PARAMS.distractors): a sentence must score above
 # all of it (and above the question itself, and above a bare list of the point's keywords) before it
 # counts as evidence. It mixes off-topic text with the vague, on-topic filler a candidate stalls with.
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+")
 
 
 def is_list_like(text: str) -> bool:
@@ -29,13 +31,13 @@ def is_list_like(text: str) -> bool:
     or more short comma-separated items (PARAMS.list_*). Such a unit is never evidence, whatever
     its keywords (keyword stuffing)."""
     p = PARAMS
-    words = _WORD.findall(text.lower())
+    words = text_words(text)
     if len(words) < p.list_min_words or "=" in text:  # a formula is not a list of terms
         return False
     function_share = sum(w in p.function_words for w in words) / len(words)
     if len(words) >= p.list_words and function_share < p.list_function_share:
         return True  # six words and not one "the", "of", "is"...
-    items = [i for i in re.split(r"[,;|·•]", text) if _WORD.search(i)]
+    items = [i for i in re.split(r"[,;|·•]", text) if WORD.search(i)]
     # Six or more short items: a catalogue of terms, even with an "and" or "at" among them.
     return (
         function_share < p.list_items_function_share
@@ -50,7 +52,7 @@ def min_answer_words(question: Question) -> int:
     words, at least 1), because "It has a seed." can be a full answer to a short question."""
     if len(split_sentences(question.reference_answer)) > 1:
         return PARAMS.min_answer_words
-    reference_words = len(_WORD.findall(question.reference_answer))
+    reference_words = word_count(question.reference_answer)
     return max(
         1, min(PARAMS.min_answer_words, math.ceil(reference_words * PARAMS.short_reference_share))
     )
@@ -67,16 +69,21 @@ def min_unit_words(question: Question) -> int:
 
 def negated(text: str) -> bool:
     """Whether a text contains a negation ("not", "no", "never", "without", "n't", ...)."""
-    return any(w in PARAMS.negations for w in _WORD.findall(text.lower().replace("n't", " not")))
+    return any(is_negation(w) for w in text_words(text))
 
 
 def content_stems(text: str) -> frozenset[str]:
     """Stems of the words that carry content (function words dropped, negations kept)."""
     from .keywords import stem
 
-    words = _WORD.findall(text.lower().replace("n't", " not"))
     p = PARAMS
-    return frozenset(stem(w) for w in words if w not in p.function_words or w in p.negations)
+    out: set[str] = set()
+    for w in text_words(text):
+        if w.endswith("n't"):  # "don't" says what "do not" says
+            out.update((stem(w[:-3]), "not"))
+        elif w not in p.function_words or w in p.negations:
+            out.add(stem(w))
+    return frozenset(out)
 
 
 @dataclass(frozen=True)
@@ -106,15 +113,23 @@ def keyword_list(point: KeyPoint) -> str:
     return ", ".join(terms)
 
 
-_PROFILES: dict[tuple[int, str], tuple[PointProfile, ...]] = {}
+# Per embedder (weakly: a test's fake embedder must not leave profiles that a later embedder, given
+# the same id(), would reuse), then per rubric content.
+_PROFILES: weakref.WeakKeyDictionary[Any, dict[str, tuple[PointProfile, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _profiles_of(embedder: Embedder) -> dict[str, tuple[PointProfile, ...]]:
+    return _PROFILES.setdefault(embedder, {})
 
 
 def profiles(question: Question, embedder: Embedder) -> tuple[PointProfile, ...]:
     """The profiles of a question's points, computed once per embedder and rubric content."""
-    key = (id(embedder), question.content_hash)
-    if key not in _PROFILES:
-        _PROFILES[key] = _build_profiles(question, embedder)
-    return _PROFILES[key]
+    known = _profiles_of(embedder)
+    if question.content_hash not in known:
+        known[question.content_hash] = _build_profiles(question, embedder)
+    return known[question.content_hash]
 
 
 _ANCHORS: dict[str, list[tuple[KeyPoint, tuple[str, ...], str | None]]] = {}
@@ -144,7 +159,7 @@ def _texts_to_embed(question: Question) -> list[str]:
 
 def warm_profiles(questions: Sequence[Question], embedder: Embedder) -> None:
     """Embed the anchors of many questions in one batched call (a sheet's worth at once)."""
-    todo = [q for q in questions if (id(embedder), q.content_hash) not in _PROFILES]
+    todo = [q for q in questions if q.content_hash not in _profiles_of(embedder)]
     if todo:
         embedder.embed([t for q in todo for t in _texts_to_embed(q)])
 
@@ -182,7 +197,7 @@ def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfil
 
 
 def function_share(text: str) -> float:
-    words = _WORD.findall(text.lower())
+    words = text_words(text)
     return sum(w in PARAMS.function_words for w in words) / len(words) if words else 0.0
 
 
@@ -191,7 +206,7 @@ def usable(unit: Sentence, min_words: int | None = None) -> bool:
     A unit shorter than PARAMS.min_unit_words (allowed only for one-sentence references) must still
     read as a statement: "It has a seed." does, "closed path battery" does not."""
     p = PARAMS
-    words = _WORD.findall(unit.text.lower())
+    words = text_words(unit.text)
     if len(words) < (p.min_unit_words if min_words is None else min_words) or is_list_like(unit.text):
         return False
     return len(words) >= p.min_unit_words or any(w in p.function_words for w in words)

@@ -236,3 +236,50 @@ def rubric_responder(delay: float = 0.0) -> Responder:
         return Reply.completion(judgement_json(ids, verdicts), delay=delay)
 
     return respond
+
+
+class FakeEmbedder:
+    """A deterministic stand-in for the embedding model (like llm's `EmbedDemo`): each word's
+    stem is hashed to a fixed random unit vector, a text is the normalised sum of its words'. Texts
+    that share words are similar, as with the real model; texts that share none are near 0. It
+    loads nothing and takes microseconds, so tests of plumbing (menus, history, cache, reports,
+    terminals, faults) need no model. It grades nothing well: tests of grading quality use the
+    real model.
+
+        Environment(embedder=FakeEmbedder())   # in-process, for the CLI or the library
+    """
+
+    name = "fake-embedder (hashed words)"
+    dimensions = 384
+
+    def __init__(self) -> None:
+        self.calls = 0  # how many texts were embedded, for tests of batching and caching
+        self._words: dict[str, Any] = {}
+
+    def _word(self, word: str):  # type: ignore[no-untyped-def]
+        vec = self._words.get(word)
+        if vec is None:
+            import hashlib
+
+            import numpy as np
+
+            seed = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+            vec = np.random.default_rng(seed).standard_normal(self.dimensions).astype(np.float32)
+            vec = self._words[word] = vec / np.linalg.norm(vec)
+        return vec
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        from .keywords import stem
+        from .text import words
+
+        self.calls += len(texts)
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for w in words(text):
+                out[i] += self._word(stem(w))
+            norm = np.linalg.norm(out[i])
+            if norm:
+                out[i] /= norm
+        return out

@@ -19,7 +19,26 @@ class Sentence:
 
 
 _SPACE = re.compile(r"\s+")
-_WORD = re.compile(r"\S*[A-Za-z0-9]\S*")
+# The package's one definition of a word: letters and digits, joined by an apostrophe or a hyphen
+# inside it ("don't", "self-attention", "GPT-3" are one word each, as a reader counts them). The
+# keyword check splits a word at its hyphens again (keywords.parts), so that the term
+# "self-attention" also matches "self attention".
+WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
+
+
+def normalise(text: str) -> str:
+    """Lower case, curly apostrophes straightened: the form words are read from."""
+    return text.lower().replace("\u2019", "'").replace("\u2018", "'")
+
+
+def words(text: str) -> list[str]:
+    """The words of a text, lower-cased (see WORD)."""
+    return WORD.findall(normalise(text))
+
+
+def is_negation(word: str) -> bool:
+    """Whether a lower-case word denies what follows it: one of PARAMS.negations, or a "n't" form."""
+    return word in PARAMS.negations or word.endswith("n't")
 
 
 @lru_cache(maxsize=1)
@@ -109,7 +128,7 @@ def _join_fragments(pieces: list[str]) -> list[str]:
     for piece in pieces:
         piece = f"{carry} {piece}" if carry else piece
         carry = ""
-        if len(_WORD.findall(piece)) < PARAMS.fragment_words:
+        if len(WORD.findall(piece)) < PARAMS.fragment_words:
             carry = piece
         else:
             out.append(piece)
@@ -122,5 +141,5 @@ def _join_fragments(pieces: list[str]) -> list[str]:
 
 
 def word_count(text: str) -> int:
-    """Words as `wc -w` counts them, less tokens with no letter or digit (bullets, dashes)."""
-    return len(_WORD.findall(text))
+    """How many words (see WORD) a text has."""
+    return len(WORD.findall(text))

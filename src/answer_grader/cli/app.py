@@ -27,13 +27,9 @@ Exit status:
 
 def _secrets() -> list[str]:
     """The configured secrets, redacted from every error line (key-like text is, in any case)."""
-    import os
+    from .common import current_env
 
-    from ..scrub import url_secrets
-
-    return [s for s in [os.environ.get("OPENAI_API_KEY")] if s] + url_secrets(
-        os.environ.get("OPENAI_BASE_URL")
-    )
+    return current_env().secrets
 
 
 def _say_error(line: str) -> None:
@@ -89,9 +85,9 @@ class _Group(click.Group):
 
 def _internal(ctx: click.Context, exc: BaseException) -> None:
     """A bug: one line that says so (GRADER_DEBUG=1 shows the traceback)."""
-    import os
+    from .common import current_env
 
-    if os.environ.get("GRADER_DEBUG"):
+    if current_env().debug:
         raise exc
     _say_error(
         f"internal error: {type(exc).__name__}: {exc}. Please report it; "
@@ -102,5 +98,10 @@ def _internal(ctx: click.Context, exc: BaseException) -> None:
 
 @click.group(cls=_Group, epilog=EXIT_CODES_HELP)
 @click.version_option(package_name="answer-grader", prog_name="grader")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Practise LLM/ML interview answers and get them graded point by point."""
+    from ..environment import Environment
+
+    # The process's surroundings, read once; a program or a test passes its own as `obj`.
+    ctx.ensure_object(Environment)

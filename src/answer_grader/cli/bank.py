@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .app import main
-from .common import _check_output, _columns, _fit, _parse_numbers, _shown, bank_option
+from .common import _check_output, _columns, _fit, _parse_numbers, _shown, bank_option, current_env
 
 
 @main.command("list")
@@ -19,7 +19,7 @@ def list_(topic: str | None, fmt: str, bank: Path | None) -> None:
     """List the questions of the bank."""
     from ..bank import load_bank
 
-    loaded = load_bank(bank)
+    loaded = load_bank(bank, current_env())
     questions = [q for q in loaded.questions if topic is None or topic in q.rubric.topics]
     if topic is not None and not questions:
         raise click.BadParameter(
@@ -56,7 +56,7 @@ def show(question: str, reference: bool, fmt: str, bank: Path | None) -> None:
     """Show a question (by number or id) and its key points."""
     from ..bank import load_bank
 
-    q = load_bank(bank).get(question)
+    q = load_bank(bank, current_env()).get(question)
     if fmt == "json":
         data = q.rubric.model_dump(mode="json")
         if reference:
@@ -97,7 +97,7 @@ def check(no_offline: bool, bank: Path | None) -> None:
     from ..audit import audit_bank
     from ..errors import CheckFailed
 
-    report = audit_bank(bank, offline=not no_offline)
+    report = audit_bank(bank, offline=not no_offline, env=current_env())
     rows = []
     for a in report.questions:
         missed = [e.point_id for e in a.evidence if not e.complete]
@@ -140,7 +140,7 @@ def template(questions: str | None, output: Path | None, bank: Path | None) -> N
     from ..bank import load_bank
 
     _check_output(output)
-    loaded = load_bank(bank)
+    loaded = load_bank(bank, current_env())
     wanted = _parse_numbers(questions)
     chosen = loaded.select(wanted) if wanted else list(loaded.questions)
     sheet = write_template(chosen)

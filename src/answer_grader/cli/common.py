@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
+
+from ..environment import Environment
 
 bank_option = click.option(
     "--bank",
@@ -19,19 +20,24 @@ bank_option = click.option(
 )
 
 
-def _width() -> int:
-    """The terminal's width, at most 120 (long lines are hard to read); 100 when it is unknown.
-    shutil reads $COLUMNS, then the terminal, so a pipe or a test can set it."""
-    import shutil
+def current_env() -> Environment:
+    """The Environment of the running command (the group puts one in click's context: the
+    process's own, or the one a program or a test passed as `obj`)."""
+    ctx = click.get_current_context(silent=True)
+    found = ctx.find_object(Environment) if ctx is not None else None
+    return found if found is not None else Environment()
 
-    return max(40, min(120, shutil.get_terminal_size((100, 24)).columns))
+
+def _width() -> int:
+    """The width to render for: the terminal's on a terminal, else 100 (environment.DEFAULT_WIDTH)."""
+    from ..environment import DEFAULT_WIDTH
+
+    env = current_env()
+    return env.width if env.stdout_isatty else DEFAULT_WIDTH
 
 
 def _color() -> bool:
-    """Colour on stdout: a terminal, NO_COLOR unset (https://no-color.org), TERM not dumb."""
-    import os
-
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    return current_env().color
 
 
 def _columns(rows: list[list[str]], header: list[str]) -> str:
@@ -41,7 +47,7 @@ def _columns(rows: list[list[str]], header: list[str]) -> str:
 
     rows = [[printable(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    if sys.stdout.isatty() and rows:
+    if current_env().stdout_isatty and rows:
         room = _width() - sum(widths[:-1]) - 2 * (len(widths) - 1)
         if room >= 10 and widths[-1] > room:
             rows = [
@@ -58,7 +64,7 @@ def _columns(rows: list[list[str]], header: list[str]) -> str:
 def _fit(text: str) -> str:
     """Prose wrapped to the terminal's width, continuation lines indented under their item;
     code blocks and piped output left as they are."""
-    if not sys.stdout.isatty():
+    if not current_env().stdout_isatty:
         return text
     import textwrap
 
@@ -155,7 +161,7 @@ class _Progress:
 
     def __init__(self, total: int) -> None:
         self._bar = None
-        if sys.stderr.isatty() and total > 1:
+        if current_env().stderr_isatty and total > 1:
             from rich.console import Console
             from rich.progress import Progress
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .app import main
-from .common import _check_output, _columns, _fit, _Progress
+from .common import _check_output, _columns, _fit, _Progress, current_env
 
 
 @main.command("eval")
@@ -47,7 +47,7 @@ def eval_(
     rows = sample(load_rows(data), limit, sample_size, seed)
     progress = _Progress(len(rows))
     try:
-        predicted = predict(rows, progress=lambda: progress(None))
+        predicted = predict(rows, progress=lambda: progress(None), grader=_offline())
     finally:
         progress.close()
     result = evaluate(rows, predicted)
@@ -118,3 +118,10 @@ def _scatter(result: dict[str, Any], path: Path) -> None:
     ax.set_title(f"grader eval: {len(pts)} answers")
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
+
+
+def _offline() -> Any:
+    """The offline grader, with the environment's embedder (what eval measures)."""
+    from ..config import resolve_settings
+
+    return current_env().grader(resolve_settings("offline", env={}))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from .app import main
-from .common import _color, _columns, _status_line, _width, backend_options, bank_option
+from .common import _columns, _status_line, _width, backend_options, bank_option, current_env
 
 
 @main.command()
@@ -31,14 +30,13 @@ def grade(
 ) -> None:
     """Grade one answer to QUESTION (a number or id), read from FILE or standard input."""
     from ..bank import load_bank
-    from ..config import resolve_settings
-    from ..grading import grader_for
     from ..report import render
 
-    settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
-    q = load_bank(bank).get(question)
+    env = current_env()
+    settings = env.settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
+    q = load_bank(bank, env).get(question)
     if answer_file is None:
-        if sys.stdin is None or sys.stdin.isatty():
+        if env.stdin is None or env.stdin_isatty:
             raise click.UsageError("give the answer as FILE, or pipe it in: echo '...' | grader grade 4")
         answer_file = "-"
     from ..answers import MAX_ANSWER_BYTES
@@ -46,10 +44,9 @@ def grade(
     from ..files import read_input
 
     text = read_input(answer_file, max_bytes=MAX_ANSWER_BYTES, error=AnswerError)
-    report = grader_for(settings, on_status=_status_line).grade(q, text)
-    color = fmt == "text" and _color()
-    width = _width() if sys.stdout.isatty() else 100
-    click.echo(render(report, fmt, color=color, width=width), nl=False)
+    report = env.grader(settings, on_status=_status_line).grade(q, text)
+    color = fmt == "text" and env.color
+    click.echo(render(report, fmt, color=color, width=_width()), nl=False)
 
 
 @main.command()
@@ -69,9 +66,9 @@ def config(
 ) -> None:
     """Show the grading settings in effect (key and URL credentials masked) and where each came
     from."""
-    from ..config import DEFAULT_MODEL, resolve_settings
+    from ..config import DEFAULT_MODEL
 
-    s = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
+    s = current_env().settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
     backend_line = s.backend + (
         f" (auto: {'a key or base URL is set' if s.backend == 'llm' else 'no key or base URL set'})"
         if s.requested_backend == "auto"

@@ -11,7 +11,7 @@ import click
 
 from ..errors import ExitCode, GraderError
 from .app import main
-from .common import _columns, _status_line, backend_options, bank_option
+from .common import _columns, _status_line, backend_options, bank_option, current_env
 
 
 @main.command()
@@ -34,11 +34,11 @@ def history(
 ) -> None:
     """List past attempts, newest first; --regrade grades those saved ungraded."""
     from ..bank import load_bank
-    from ..history import open_history
 
-    loaded = load_bank(bank)
+    env = current_env()
+    loaded = load_bank(bank, env)
     qid = loaded.get(question_ref).id if question_ref else None
-    store = open_history()
+    store = env.history()
     try:
         if regrade:
             _regrade(store, loaded, qid, backend, model, base_url, timeout)
@@ -76,11 +76,10 @@ def _regrade(
     timeout: float | None,
 ) -> None:
     from ..attempts import regrade
-    from ..config import resolve_settings
-    from ..grading import grader_for
     from ..scrub import clean
 
-    settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
+    env = current_env()
+    settings = env.settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
 
     def said(done: Any) -> None:
         if isinstance(done.result, GraderError):
@@ -93,7 +92,7 @@ def _regrade(
     if not store.attempts(qid, status="ungraded"):
         click.echo("Nothing to regrade: every attempt is graded.")
         return
-    results = regrade(store, loaded, grader_for(settings, on_status=_status_line), qid, said)
+    results = regrade(store, loaded, env.grader(settings, on_status=_status_line), qid, said)
     failed = sum(isinstance(d.result, GraderError) for d in results)
     click.echo(f"Regraded {len(results) - failed} of {len(results)} attempts.")
     if failed:
@@ -105,11 +104,12 @@ def _regrade(
 def stats(bank: Path | None) -> None:
     """Your progress: per question attempts, best, last and next review; per topic averages."""
     from ..bank import load_bank
-    from ..history import now, open_history
+    from ..history import now
     from ..stats import progress, sparkline
 
-    loaded = load_bank(bank)
-    store = open_history()
+    env = current_env()
+    loaded = load_bank(bank, env)
+    store = env.history()
     try:
         p = progress(loaded.questions, store.attempts(), store.due_dates())
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .app import main
-from .common import backend_options, bank_option
+from .common import backend_options, bank_option, current_env
 
 
 @main.command()
@@ -39,13 +39,12 @@ def practice(
     from rich.console import Console
 
     from ..bank import load_bank
-    from ..config import resolve_settings
-    from ..history import open_history
     from ..practice import DraftSaved, Session, catch_signals
 
-    settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
+    env = current_env()
+    settings = env.settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
     catch_signals()
-    loaded = load_bank(bank)
+    loaded = load_bank(bank, env)
     questions = list(loaded.questions)
     if topic is not None:
         questions = [q for q in questions if topic in q.rubric.topics]
@@ -54,12 +53,13 @@ def practice(
                 f"no question has topic {topic!r}; topics: {', '.join(loaded.topics)}",
                 param_hint="--topic",
             )
-    history = open_history()
+    history = env.history()
     console = Console(highlight=False)
     session = Session(
         questions=questions,
         history=history,
         settings=settings,
+        env=env,
         console=console,
         editor=(lambda text: click.edit(text, extension=".md")) if editor else None,
     )

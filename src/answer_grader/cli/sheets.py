@@ -12,13 +12,13 @@ from ..errors import ExitCode, GraderError
 from .app import _say_error, main
 from .common import (
     _check_output,
-    _color,
     _Progress,
     _shown,
     _Threshold,
     _width,
     backend_options,
     bank_option,
+    current_env,
 )
 
 
@@ -84,19 +84,19 @@ def score(
     some answer could not be graded (its row says why); 1 when the report cannot be written
     (it is then printed to stdout, so the grading is not lost)."""
     from ..answers import read_sheets
+    from ..attempts import SheetRecorder
     from ..bank import load_bank
     from ..batch import score_matches, sheet_report
-    from ..config import resolve_settings
-    from ..grading import grader_for
 
-    settings = resolve_settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
+    env = current_env()
+    settings = env.settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
     _check_output(output)
-    matches = read_sheets(files, load_bank(bank).questions)
-    cache = None if no_cache else _open_cache()
-    recorder = _recorder(matches) if record and not no_history else None
+    matches = read_sheets(files, load_bank(bank, env).questions)
+    cache = None if no_cache else _open_cache(env)
+    recorder = SheetRecorder(env.history(), matches) if record and not no_history else None
     progress = _Progress(len(matches))
     try:
-        grader = grader_for(settings, on_status=progress.note)
+        grader = env.grader(settings, on_status=progress.note)
         rows = score_matches(
             matches,
             grader,
@@ -127,8 +127,8 @@ def _deliver(report: Any, fmt: str, output: Path | None) -> None:
     from ..report import render_sheet
 
     if output is None:
-        color, width = fmt == "text" and _color(), _width() if sys.stdout.isatty() else 100
-        click.echo(render_sheet(report, fmt, color=color, width=width), nl=False)
+        color = fmt == "text" and current_env().color
+        click.echo(render_sheet(report, fmt, color=color, width=_width()), nl=False)
         return
     try:
         write_atomic(output, render_sheet(report, fmt, color=False, width=100))
@@ -139,19 +139,10 @@ def _deliver(report: Any, fmt: str, output: Path | None) -> None:
     click.echo(f"Wrote the report to {_shown(output)}", err=True)
 
 
-def _recorder(matches: Any) -> Any:
-    from ..attempts import SheetRecorder
-    from ..history import open_history
-
-    return SheetRecorder(open_history(), matches)
-
-
-def _open_cache() -> Any:
+def _open_cache(env: Any) -> Any:
     """The grade cache, or None (with a note) when it cannot be opened: it only saves time."""
-    from ..cache import default_cache
-
     try:
-        return default_cache()
+        return env.cache()
     except GraderError as exc:
         from ..scrub import clean
 
