@@ -128,6 +128,7 @@ def test_openai_base_url_selects_the_llm_judge(fake_server):
     assert all(p["judge_verdict"] == "partial" for p in report["points"])
 
 
+@pytest.mark.slow
 def test_unreachable_server_is_not_graded_exit_4():
     env = {**os.environ, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "GRADER_BACKEND": "llm"}
     done = _grader("grade", "4", env=env, stdin=GOOD)

@@ -146,6 +146,7 @@ def test_killed_while_grading_keeps_the_answer_ungraded_then_regrade():
     assert attempt["status"] == "graded" and attempt["backend"] == "offline"
 
 
+@pytest.mark.slow
 def test_grading_failure_keeps_the_attempt(monkeypatch):
     child = spawn(
         "practice", "--question", "4", "--backend", "llm", "--base-url", "http://127.0.0.1:9/v1"

@@ -237,6 +237,7 @@ def test_a_history_with_a_dropped_table_is_one_line(isolated_env):  # A19g
         one_error_line(seen, r"history\.db: not a usable history: attempts.* missing")
 
 
+@pytest.mark.slow
 def test_a_read_only_data_folder(tmp_path, readonly, warm_vectors, answer_file):  # A18d-f
     home = tmp_path / "home"
     home.mkdir()
@@ -346,6 +347,7 @@ def test_template_and_new_into_unwritable_places(case, args, readonly_dir, tmp_p
 # -- B. LLM faults --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_html_with_200_is_not_graded_everywhere(server, answer_file, warm_home):
     server.default = lambda request: Reply.html()
     env = llm_env(server)
@@ -387,6 +389,7 @@ def test_html_with_200_is_not_graded_everywhere(server, answer_file, warm_home):
     assert seen.code == 0 and "Regraded 1 of 1 attempts." in seen.out
 
 
+@pytest.mark.slow
 def test_a_hung_server_costs_about_two_timeouts_and_says_so(server, answer_file):
     server.default = lambda request: Reply.completion("{}", delay=30)
     seen = run_piped("grade", "4", str(answer_file), "--timeout", "2", env=llm_env(server))
@@ -414,6 +417,7 @@ def test_waiting_is_announced(make_judge, fake_server, monkeypatch, bank):
     assert heard and heard[0] == "Question 4: waiting for the server: 0 s of 5 s"
 
 
+@pytest.mark.slow
 def test_a_connection_cut_midway_is_not_called_unreachable(server, answer_file):  # defect 21
     server.push(*[Reply(drop="midway", body={"padding": "x" * 1000})] * 4)
     seen = run_piped("grade", "4", str(answer_file), env=llm_env(server))
@@ -431,6 +435,7 @@ def test_the_shorten_request_is_added_once(make_judge, fake_server, bank):  # de
     assert sum("Keep the reasoning under 80" in m["content"] for m in last) == 1
 
 
+@pytest.mark.slow
 def test_a_judgement_with_invented_quotes_is_not_cached(server, warm_home):  # defect 20
     def fake_quotes(request):
         ids, _ = parse_request(request)
@@ -454,6 +459,7 @@ def test_a_judgement_with_invented_quotes_is_not_cached(server, warm_home):  # d
 # -- C. secrets -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_secrets_never_reach_messages_reports_cache_or_history(server, tmp_path, warm_home):
     password = "S3CRETPW-hunter2"
     url = server.url.replace("http://", f"http://alice:{password}@")
@@ -624,6 +630,7 @@ def _history_rows() -> list[dict]:
     return json.loads(run_piped("history", "--format", "json", "--limit", "1000").out)
 
 
+@pytest.mark.slow
 def test_kill_9_during_score_record_then_rerun_records_every_answer_once(server, warm_home):  # D2
     server.default = rubric_responder(delay=0.5)
     env = llm_env(server)
@@ -667,6 +674,7 @@ def test_two_recording_runs_at_once_record_each_answer_once(warm_home):  # D3
     assert len(rows) == 23 and all(r["status"] == "graded" for r in rows)
 
 
+@pytest.mark.slow
 def test_answers_score_could_not_grade_are_kept_for_regrade(server, warm_home):  # defect 19
     server.default = lambda request: Reply.error(503, "overloaded")
     seen = run_piped("score", str(SHEET), "--record", "--timeout", "1", env=llm_env(server))
