@@ -33,6 +33,9 @@ def isolated_env(
         monkeypatch.setenv("GRADER_EMBEDDER", FAKE_EMBEDDER)
     else:
         monkeypatch.delenv("GRADER_EMBEDDER", raising=False)
+        # The bank's vectors, embedded once per run: a process the test starts (or this one,
+        # the first time) reads them instead of embedding the bank again.
+        shutil.copy(request.getfixturevalue("warm_vectors"), home / "embeddings.db")
     for name in (
         "GRADER_BANK",
         "GRADER_BACKEND",
@@ -108,32 +111,37 @@ def bank(bank_dir):
 
 
 @pytest.fixture(scope="session")
-def warm_vectors(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An embedding store holding the bank's vectors, made once per test session by a real
-    `grader check` (which embeds every rubric point and reference sentence)."""
+def warm_vectors(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """An embedding store holding the bank's vectors, made once per test run by a real `grader
+    score` of the example sheet (which embeds every rubric point and reference sentence). The
+    pytest-xdist workers share it: the first to get here builds it, the others wait and reuse it."""
     import os
     import subprocess
     import sys
 
-    home = tmp_path_factory.mktemp("warm-home")
-    env = {**os.environ, "GRADER_HOME": str(home)}
-    unset = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GRADER_BACKEND", "GRADER_BANK", "GRADER_EMBEDDER")
-    for name in unset:
-        env.pop(name, None)
-    subprocess.run(
-        [sys.executable, "-m", "answer_grader.cli", "score", str(EXAMPLES / "answers.md")],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    return home / "embeddings.db"
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if worker_id != "master" else base
+    store = root / "warm-vectors" / "embeddings.db"
+    with FileLock(str(root / "warm-vectors.lock")):
+        if not store.exists():
+            env = {**os.environ, "GRADER_HOME": str(store.parent)}
+            for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GRADER_BACKEND", "GRADER_BANK"):
+                env.pop(name, None)
+            env.pop("GRADER_EMBEDDER", None)  # the real model: that is what the store is for
+            subprocess.run(
+                [sys.executable, "-m", "answer_grader.cli", "score", str(EXAMPLES / "answers.md")],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+    return store
 
 
 @pytest.fixture
-def warm_home(isolated_env: Path, warm_vectors: Path) -> Path:
-    """The test's own data folder, with the bank's vectors already in it: a command run in a
-    subprocess starts in about a second instead of embedding the bank again."""
-    shutil.copy(warm_vectors, isolated_env / "embeddings.db")
+def warm_home(isolated_env: Path) -> Path:
+    """The test's own data folder (for a test marked `model`, with the bank's vectors in it)."""
     return isolated_env
 
 
