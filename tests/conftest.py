@@ -110,32 +110,63 @@ def bank(bank_dir):
     return load_bank(bank_dir)
 
 
-@pytest.fixture(scope="session")
-def warm_vectors(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """An embedding store holding the bank's vectors, made once per test run by a real `grader
-    score` of the example sheet (which embeds every rubric point and reference sentence). The
-    pytest-xdist workers share it: the first to get here builds it, the others wait and reuse it."""
+def _warm_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """Where the run's shared embedding store is built: the same folder for every xdist worker
+    of a run (the parent of the workers' temporary folders, which pytest cleans up)."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if worker_id != "master" else base) / "warm-vectors"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_warm_vectors(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> None:
+    """When tests of the real model are to run, start building their embedding store at once, in
+    the background: a real `grader score` of the example sheet embeds every rubric point and
+    reference sentence. The first worker to get here starts it; the plumbing tests run meanwhile
+    (the model's tests run last), and `warm_vectors` waits for it only if it is not done yet."""
     import os
+    import shlex
     import subprocess
     import sys
 
-    from filelock import FileLock
+    if not any(item.get_closest_marker("model") for item in request.session.items):
+        return
+    folder = _warm_dir(tmp_path_factory, worker_id)
+    folder.mkdir(exist_ok=True)
+    try:
+        os.close(os.open(folder / "started", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return  # another worker builds it
+    home = folder / "home"
+    env = {**os.environ, "GRADER_HOME": str(home)}
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GRADER_BACKEND", "GRADER_BANK"):
+        env.pop(name, None)
+    env.pop("GRADER_EMBEDDER", None)  # the real model: that is what the store is for
+    q = shlex.quote
+    build = (
+        f"{q(sys.executable)} -m answer_grader.cli score {q(str(EXAMPLES / 'answers.md'))} "
+        f">/dev/null 2>{q(str(folder / 'errors'))} "
+        f"&& mv {q(str(home / 'embeddings.db'))} {q(str(folder / 'embeddings.db'))} "
+        f"|| touch {q(str(folder / 'failed'))}"
+    )
+    subprocess.Popen(["sh", "-c", build], env=env, start_new_session=True)
 
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if worker_id != "master" else base
-    store = root / "warm-vectors" / "embeddings.db"
-    with FileLock(str(root / "warm-vectors.lock")):
-        if not store.exists():
-            env = {**os.environ, "GRADER_HOME": str(store.parent)}
-            for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GRADER_BACKEND", "GRADER_BANK"):
-                env.pop(name, None)
-            env.pop("GRADER_EMBEDDER", None)  # the real model: that is what the store is for
-            subprocess.run(
-                [sys.executable, "-m", "answer_grader.cli", "score", str(EXAMPLES / "answers.md")],
-                env=env,
-                check=True,
-                capture_output=True,
-            )
+
+@pytest.fixture(scope="session")
+def warm_vectors(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The run's embedding store holding the bank's vectors (see _start_warm_vectors)."""
+    import time
+
+    folder = _warm_dir(tmp_path_factory, worker_id)
+    store = folder / "embeddings.db"
+    deadline = time.monotonic() + 600
+    while not store.exists():
+        if (folder / "failed").exists():
+            raise RuntimeError(f"building the embedding store failed: {(folder / 'errors').read_text()}")
+        if time.monotonic() > deadline or not (folder / "started").exists():
+            raise RuntimeError(f"no embedding store was built in {folder}")
+        time.sleep(0.1)
     return store
 
 
@@ -146,3 +177,9 @@ def warm_home(isolated_env: Path) -> Path:
 
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests of the real model last, so that their embedding store is built while the plumbing
+    tests run."""
+    items.sort(key=lambda item: item.get_closest_marker("model") is not None)

@@ -164,3 +164,31 @@ CLIPPING_REFERENCE = (
     "gradients together. Typical thresholds are around 1.0 for transformers. It is cheap "
     "and is standard in LLM pretraining. Without it, loss spikes can derail a long run.\n"
 )
+
+
+def run_cli(
+    *args: str,
+    stdin: str | bytes | None = None,
+    env: dict[str, str] | None = None,
+    **_: object,
+) -> Seen:
+    """`grader ARGS` in this process (click's CliRunner): stdout and stderr captured apart, neither
+    a terminal, as when piped; `env`, when given, is the whole environment the command sees. For
+    faults that need no real process (no signal, no second writer, no real terminal): milliseconds
+    instead of a second of start-up. The terminal tier runs every command as a process too."""
+    from click.testing import CliRunner
+
+    from answer_grader.cli import main
+
+    overrides: dict[str, str | None] | None = None
+    if env is not None:
+        overrides = {k: None for k in os.environ if k not in env}
+        overrides.update(env)
+    start = time.monotonic()
+    result = CliRunner().invoke(main, list(args), input=stdin, env=overrides, catch_exceptions=False)
+    return Seen(
+        code=result.exit_code,
+        out=result.stdout,
+        err=result.stderr,
+        seconds=time.monotonic() - start,
+    )

@@ -115,6 +115,7 @@ def labelled_rows():
     return rows
 
 
+@pytest.mark.slow  # embeds 69 answers with the real model: ~10 s
 def test_strong_answers_outscore_weak_ones(bank):
     """On the hand-labelled answers, per question: strong > weak, and strong >= medium mostly."""
     by_question: dict[str, dict[str, float]] = {}

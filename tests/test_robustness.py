@@ -24,7 +24,7 @@ import pytest
 from answer_grader.testing import FakeOpenAI, Reply, judgement_json, parse_request, rubric_responder
 
 from .conftest import EXAMPLES
-from .terminal import CLIPPING_REFERENCE, grader_env, plain, run_piped, run_tty, spawn
+from .terminal import CLIPPING_REFERENCE, grader_env, plain, run_cli, run_tty, spawn
 
 KEY = "sk-test-FAKEKEY1234567890"
 ANSWER = (
@@ -104,7 +104,7 @@ def readonly_dir(tmp_path: Path, readonly) -> Path:  # type: ignore[no-untyped-d
     ],
 )
 def test_devices_are_refused_at_once(case, args, kind):
-    seen = run_piped(*args, timeout=30)
+    seen = run_cli(*args, timeout=30)
     assert seen.code == 1
     one_error_line(seen, rf"is {kind}, not a regular file")
     assert seen.seconds < 20
@@ -115,7 +115,7 @@ def test_a_fifo_with_no_writer_is_refused_not_waited_on(case, command, tmp_path)
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     args = ["grade", "4", str(fifo)] if command == "grade" else ["score", str(fifo)]
-    seen = run_piped(*args, timeout=30)
+    seen = run_cli(*args, timeout=30)
     assert seen.code == 1
     one_error_line(seen, r"is a named pipe \(FIFO\), not a regular file; pipe it in with -")
 
@@ -123,7 +123,7 @@ def test_a_fifo_with_no_writer_is_refused_not_waited_on(case, command, tmp_path)
 def test_a_symlink_loop_is_named_as_such(tmp_path):  # A13
     (tmp_path / "a").symlink_to(tmp_path / "b")
     (tmp_path / "b").symlink_to(tmp_path / "a")
-    seen = run_piped("grade", "4", str(tmp_path / "a"))
+    seen = run_cli("grade", "4", str(tmp_path / "a"))
     assert seen.code == 1
     one_error_line(seen, r"a loop of symbolic links")
 
@@ -138,7 +138,7 @@ def test_one_huge_answer_in_a_legal_sheet_is_refused_quickly(case, size, tmp_pat
         "itself is order-blind; sinusoidal, learned and rotary (RoPE) encodings are common.\n"
     )
     assert sheet.stat().st_size < 5_000_000  # under the sheet limit: the sheet itself is legal
-    seen = run_piped("score", str(sheet), "--format", "json", timeout=90)
+    seen = run_cli("score", str(sheet), "--format", "json", timeout=90)
     seen.assert_no_crash()
     assert seen.code == 4  # one answer could not be graded
     rows = json.loads(seen.out)["rows"]
@@ -190,7 +190,7 @@ def redos_bank(bank_copy: Path) -> Path:
 
 
 def test_check_names_a_catastrophic_regex(redos_bank):  # A17d
-    seen = run_piped("check", "--no-offline", "--bank", str(redos_bank), timeout=60)
+    seen = run_cli("check", "--no-offline", "--bank", str(redos_bank), timeout=60)
     seen.assert_no_crash()
     assert seen.code == 1
     assert re.search(
@@ -203,7 +203,7 @@ def test_check_names_a_catastrophic_regex(redos_bank):  # A17d
 def test_grading_with_a_catastrophic_regex_stops_at_once(redos_bank, tmp_path):  # A17c
     answer = tmp_path / "a.txt"
     answer.write_text("a" * 40 + "!\n" + ANSWER)
-    seen = run_piped("grade", "4", str(answer), "--bank", str(redos_bank), timeout=60)
+    seen = run_cli("grade", "4", str(answer), "--bank", str(redos_bank), timeout=60)
     assert seen.code == 1
     assert "backtracks catastrophically" in seen.err
     assert seen.seconds < 30  # was a hang (killed after 30 s)
@@ -226,32 +226,33 @@ def test_a_slow_pattern_that_slips_through_is_stopped_while_grading():
 
 
 def test_a_history_with_a_dropped_table_is_one_line(isolated_env):  # A19g
-    assert run_piped("history").code == 0  # creates a current history
+    assert run_cli("history").code == 0  # creates a current history
     db = sqlite3.connect(isolated_env / "history.db")
     db.execute("DROP TABLE attempts")
     db.commit()
     db.close()
     for command in ("history", "stats"):
-        seen = run_piped(command)
+        seen = run_cli(command)
         assert seen.code == 1
         one_error_line(seen, r"history\.db: not a usable history: attempts.* missing")
 
 
 @pytest.mark.slow
+@pytest.mark.model  # the embedding store is opened (read-only) only for the real model
 def test_a_read_only_data_folder(tmp_path, readonly, warm_vectors, answer_file):  # A18d-f
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(warm_vectors, home / "embeddings.db")  # filled before it was frozen
     env = grader_env(GRADER_HOME=str(readonly(home)))
     # Offline grading needs no write: it works.
-    seen = run_piped("grade", "4", str(answer_file), env=env)
+    seen = run_cli("grade", "4", str(answer_file), env=env)
     seen.assert_no_crash()
     assert seen.code == 0 and re.search(r"Score \d+/100", seen.out), seen.err
     # A sheet is graded without the cache, and says so.
-    seen = run_piped("score", str(SHEET), env=env)
+    seen = run_cli("score", str(SHEET), env=env)
     assert seen.code == 0 and "grading without the cache" in seen.err
     # The history cannot be created: the advice is about the folder, not a healthy file.
-    seen = run_piped("history", env=env)
+    seen = run_cli("history", env=env)
     assert seen.code == 1
     line = one_error_line(seen, r"cannot be written")
     assert "move it aside" not in line
@@ -271,7 +272,7 @@ def test_a_read_only_data_folder(tmp_path, readonly, warm_vectors, answer_file):
     ],
 )
 def test_settings_that_cannot_work_exit_2(case, args, env_extra):
-    seen = run_piped(*args, stdin=ANSWER, env=grader_env(**env_extra))
+    seen = run_cli(*args, stdin=ANSWER, env=grader_env(**env_extra))
     seen.assert_no_crash()
     assert seen.code == 2, seen.err
 
@@ -280,7 +281,7 @@ def test_settings_that_cannot_work_exit_2(case, args, env_extra):
 
 
 def test_a_report_that_cannot_be_written_goes_to_stdout(warm_home):  # A26f
-    seen = run_piped("score", str(SHEET), "--format", "markdown", "-o", "/dev/full")
+    seen = run_cli("score", str(SHEET), "--format", "markdown", "-o", "/dev/full")
     assert seen.code == 1
     one_error_line(
         seen,
@@ -291,7 +292,7 @@ def test_a_report_that_cannot_be_written_goes_to_stdout(warm_home):  # A26f
 
 
 def test_a_report_into_a_read_only_folder(readonly_dir, warm_home):  # A26c
-    seen = run_piped("score", str(SHEET), "--format", "json", "-o", str(readonly_dir / "r.json"))
+    seen = run_cli("score", str(SHEET), "--format", "json", "-o", str(readonly_dir / "r.json"))
     assert seen.code == 1
     one_error_line(seen, r"cannot write .*r\.json: (Operation not permitted|Permission denied)")
     assert json.loads(seen.out)["totals"]["graded"] == 23
@@ -339,7 +340,7 @@ def test_template_and_new_into_unwritable_places(case, args, readonly_dir, tmp_p
     ref = tmp_path / "ref.md"
     ref.write_text(CLIPPING_REFERENCE)
     args = [a.format(ro=readonly_dir, ref=ref) for a in args]
-    seen = run_piped(*args)
+    seen = run_cli(*args)
     assert seen.code == 1
     one_error_line(seen, r"cannot write ")
 
@@ -352,18 +353,18 @@ def test_html_with_200_is_not_graded_everywhere(server, answer_file, warm_home):
     server.default = lambda request: Reply.html()
     env = llm_env(server)
     page = r"answered 200 with an HTML page, not a chat completion .*check the base URL"
-    seen = run_piped("grade", "4", str(answer_file), env=env)
+    seen = run_cli("grade", "4", str(answer_file), env=env)
     assert seen.code == 4
     one_error_line(seen, page)
 
-    seen = run_piped("score", str(SHEET), "--format", "json", env=env)
+    seen = run_cli("score", str(SHEET), "--format", "json", env=env)
     seen.assert_no_crash()
     assert seen.code == 4
     rows = json.loads(seen.out)["rows"]
     assert {r["status"] for r in rows} == {"error"}
     assert all(re.search(page, r["error"]) for r in rows)
 
-    seen = run_piped("config", "--test", env=env)
+    seen = run_cli("config", "--test", env=env)
     assert seen.code == 1
     one_error_line(seen, "the connection test failed: the server answered 200 with an HTML page")
 
@@ -378,21 +379,21 @@ def test_html_with_200_is_not_graded_everywhere(server, answer_file, warm_home):
     child.expect(pexpect.EOF)
     assert "Traceback" not in plain(child.before)
 
-    seen = run_piped("history", "--regrade", env=env)
+    seen = run_cli("history", "--regrade", env=env)
     seen.assert_no_crash()
     assert seen.code == 4 and "HTML page" in seen.err
-    (attempt,) = json.loads(run_piped("history", "--format", "json").out)
+    (attempt,) = json.loads(run_cli("history", "--format", "json").out)
     assert attempt["status"] == "ungraded" and "HTML page" in attempt["error"]
 
     server.default = rubric_responder()  # fixed: the saved answer is graded
-    seen = run_piped("history", "--regrade", env=env)
+    seen = run_cli("history", "--regrade", env=env)
     assert seen.code == 0 and "Regraded 1 of 1 attempts." in seen.out
 
 
 @pytest.mark.slow
 def test_a_hung_server_costs_about_two_timeouts_and_says_so(server, answer_file):
     server.default = lambda request: Reply.completion("{}", delay=30)
-    seen = run_piped("grade", "4", str(answer_file), "--timeout", "2", env=llm_env(server))
+    seen = run_cli("grade", "4", str(answer_file), "--timeout", "2", env=llm_env(server))
     assert seen.code == 4
     said = plain(seen.err).splitlines()
     assert said[0] == "Question 4: the server timed out (no reply within 2 s), retry 1 of 3 in 0.5 s"
@@ -401,7 +402,7 @@ def test_a_hung_server_costs_about_two_timeouts_and_says_so(server, answer_file)
     )
     assert seen.seconds < 4 * 1.5 + 3  # about twice the timeout in all, not four times (245 s before)
     # The environment variable does the same.
-    seen = run_piped("grade", "4", str(answer_file), env=llm_env(server, GRADER_TIMEOUT="1"))
+    seen = run_cli("grade", "4", str(answer_file), env=llm_env(server, GRADER_TIMEOUT="1"))
     assert seen.code == 4 and "no reply within 1 s" in seen.err and seen.seconds < 8
 
 
@@ -420,7 +421,7 @@ def test_waiting_is_announced(make_judge, fake_server, monkeypatch, bank):
 @pytest.mark.slow
 def test_a_connection_cut_midway_is_not_called_unreachable(server, answer_file):  # defect 21
     server.push(*[Reply(drop="midway", body={"padding": "x" * 1000})] * 4)
-    seen = run_piped("grade", "4", str(answer_file), env=llm_env(server))
+    seen = run_cli("grade", "4", str(answer_file), env=llm_env(server))
     assert seen.code == 4
     assert "the server closed the connection before answering; gave up after 4 attempts" in seen.err
 
@@ -447,12 +448,12 @@ def test_a_judgement_with_invented_quotes_is_not_cached(server, warm_home):  # d
     env = llm_env(server)
     sheet = warm_home / "sheet.md"
     sheet.write_text("## Question 4\n\n**Answer:** " + ANSWER)
-    assert run_piped("score", str(sheet), env=env).code == 0
+    assert run_cli("score", str(sheet), env=env).code == 0
     assert len(server.requests) == 1
     server.default = rubric_responder()
-    assert run_piped("score", str(sheet), env=env).code == 0
+    assert run_cli("score", str(sheet), env=env).code == 0
     assert len(server.requests) == 2  # asked again, not replayed
-    assert run_piped("score", str(sheet), env=env).code == 0
+    assert run_cli("score", str(sheet), env=env).code == 0
     assert len(server.requests) == 2  # a good judgement is replayed
 
 
@@ -487,7 +488,7 @@ def test_secrets_never_reach_messages_reports_cache_or_history(server, tmp_path,
     )
     outputs = []
     for fmt in ("json", "markdown", "junit", "text"):
-        seen = run_piped(
+        seen = run_cli(
             "score",
             str(sheet),
             "--record",
@@ -500,12 +501,12 @@ def test_secrets_never_reach_messages_reports_cache_or_history(server, tmp_path,
         )
         outputs += [seen.out, seen.err]
     for fmt in ("json", "text"):
-        seen = run_piped("grade", "4", "-", "--format", fmt, stdin=ANSWER, env=env)
+        seen = run_cli("grade", "4", "-", "--format", fmt, stdin=ANSWER, env=env)
         outputs += [seen.out, seen.err]
-    seen = run_piped("config", env=env)
+    seen = run_cli("config", env=env)
     assert "alice" not in seen.out and "[redacted]@127.0.0.1" in seen.out
-    outputs += [seen.out, run_piped("config", "--test", env=env).err]
-    outputs += [run_piped("history", "--format", "json", env=env).out]
+    outputs += [seen.out, run_cli("config", "--test", env=env).err]
+    outputs += [run_cli("history", "--format", "json", env=env).out]
     saved = [p.read_bytes() for p in [*reports.iterdir(), *warm_home.iterdir()] if p.is_file()]
     assert any(b"history" in p.name.encode() for p in warm_home.iterdir())
     for secret in (KEY, "FAKEKEY", password, "alice:"):
@@ -559,13 +560,13 @@ def test_escape_sequences_in_an_answer_never_reach_a_terminal(tmp_path, warm_hom
 
 def test_escape_sequences_never_reach_a_saved_markdown_report(tmp_path, warm_home):  # A22g
     evil = _evil_answer(tmp_path)
-    seen = run_piped("grade", "4", str(evil), "--format", "markdown")
+    seen = run_cli("grade", "4", str(evil), "--format", "markdown")
     assert seen.code == 0 and "\u201c" in seen.out  # evidence is quoted
     _no_leak(seen.out)
     sheet = tmp_path / "sheet.md"
     sheet.write_text(f"## Question 4\n\n**{EVIL} question**\n\n**Answer:** " + evil.read_text())
     for fmt in ("text", "markdown", "junit"):
-        _no_leak(run_piped("score", str(sheet), "--format", fmt).out)
+        _no_leak(run_cli("score", str(sheet), "--format", fmt).out)
 
 
 def test_an_answer_is_graded_on_its_words_not_its_escape_codes(tmp_path, bank):
@@ -627,7 +628,7 @@ def test_escape_sequences_typed_into_practice_are_not_printed_back(warm_home):  
 
 
 def _history_rows() -> list[dict]:
-    return json.loads(run_piped("history", "--format", "json", "--limit", "1000").out)
+    return json.loads(run_cli("history", "--format", "json", "--limit", "1000").out)
 
 
 @pytest.mark.slow
@@ -650,11 +651,11 @@ def test_kill_9_during_score_record_then_rerun_records_every_answer_once(server,
     rows = _history_rows()
     assert len(rows) == 23
     server.default = rubric_responder()
-    assert run_piped("score", str(SHEET), "--record", env=env).code == 0
+    assert run_cli("score", str(SHEET), "--record", env=env).code == 0
     rows = _history_rows()
     assert len(rows) == 23 and all(r["status"] == "graded" for r in rows)
     assert len({(r["question_id"], r["answer"]) for r in rows}) == 23
-    assert run_piped("score", str(SHEET), "--record", env=env).code == 0
+    assert run_cli("score", str(SHEET), "--record", env=env).code == 0
     assert len(_history_rows()) == 23
 
 
@@ -677,11 +678,11 @@ def test_two_recording_runs_at_once_record_each_answer_once(warm_home):  # D3
 @pytest.mark.slow
 def test_answers_score_could_not_grade_are_kept_for_regrade(server, warm_home):  # defect 19
     server.default = lambda request: Reply.error(503, "overloaded")
-    seen = run_piped("score", str(SHEET), "--record", "--timeout", "1", env=llm_env(server))
+    seen = run_cli("score", str(SHEET), "--record", "--timeout", "1", env=llm_env(server))
     assert seen.code == 4
     rows = _history_rows()
     assert len(rows) == 23 and all(r["status"] == "ungraded" and r["error"] for r in rows)
-    seen = run_piped("history", "--regrade", "--backend", "offline")
+    seen = run_cli("history", "--regrade", "--backend", "offline")
     assert seen.code == 0 and "Regraded 23 of 23 attempts." in seen.out
 
 
@@ -779,6 +780,6 @@ def test_eval_data_that_is_not_a_utf8_regular_file_is_one_line(kind, tmp_path):
     else:
         path = Path("/dev/zero")
         expected = r"is a device"
-    seen = run_piped("eval", str(path), timeout=30)
+    seen = run_cli("eval", str(path), timeout=30)
     assert seen.code == 1
     one_error_line(seen, expected)

@@ -4,16 +4,16 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from answer_grader.testing import FakeEmbedder, Reply, judgement_json, parse_request, rubric_responder
 
 from .conftest import run
+from .terminal import run_cli
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -152,14 +152,10 @@ def llm_env(server) -> dict[str, str]:
     return env
 
 
-def grader(*args, env):
-    return subprocess.run(
-        [sys.executable, "-m", "answer_grader.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+def grader(*args, env, input=None):
+    """`grader ARGS` in this process, seeing exactly `env` (tests.terminal.run_cli)."""
+    seen = run_cli(*args, stdin=input, env=env)
+    return SimpleNamespace(returncode=seen.code, stdout=seen.out, stderr=seen.err)
 
 
 def test_llm_requests_run_concurrently_and_are_cached(fake_server):
@@ -190,14 +186,7 @@ def test_one_failing_answer_does_not_stop_the_others(fake_server):
         f"## Question 5\n\n**{Q5}**\n\n**Answer:** My favourite encoding is the sinusoidal "
         "one, because it is pretty.\n\n---\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "answer_grader.cli", "score", "-"],
-        input=sheet,
-        capture_output=True,
-        text=True,
-        env=llm_env(fake_server),
-        timeout=300,
-    )
+    done = grader("score", "-", input=sheet, env=llm_env(fake_server))
     assert done.returncode == 4
     assert "Question 5: could not grade: the server rejected the request" in done.stdout
     assert re.search(r"\u2502\s+4 \u2502", done.stdout)  # question 4 still has its row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
 import re
@@ -169,14 +170,35 @@ def _semantic_problems(rubric: Rubric, label: str, stem: str) -> list[Problem]:
     return problems
 
 
+# Valid rubrics by (label, file name, content): a program or a test that loads the same bank many
+# times validates each file once (the JSON Schema walk is most of the cost of loading a bank). A
+# changed file has another digest; a file with problems is checked again every time.
+_VALID: dict[tuple[str, str, bytes], Rubric] = {}
+
+
 def load_rubric(path: Path, label: str | None = None) -> tuple[Rubric | None, list[Problem]]:
     """Parse and validate one rubric file; the rubric is None when it has problems."""
 
     label = label or str(path)
+    try:
+        key: tuple[str, str, bytes] | None = (
+            label,
+            path.stem,
+            hashlib.sha256(path.read_bytes()).digest(),
+        )
+    except OSError:
+        key = None  # _parse reports it
+    if key is not None and key in _VALID:
+        return _VALID[key], []
     data, problems = _parse(path, label)
     if problems:
         return None, problems
-    return validate_rubric(data, label, path.stem)
+    rubric, problems = validate_rubric(data, label, path.stem)
+    if rubric is not None and key is not None:
+        if len(_VALID) > 4096:
+            _VALID.clear()
+        _VALID[key] = rubric
+    return rubric, problems
 
 
 def validate_rubric(data: Any, label: str, stem: str) -> tuple[Rubric | None, list[Problem]]:

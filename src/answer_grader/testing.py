@@ -156,7 +156,10 @@ class FakeOpenAI:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll: shutdown() waits up to one interval, and tests start hundreds of servers.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def _next(self, request: dict[str, Any]) -> Reply:
         with self._lock:
@@ -255,6 +258,7 @@ class FakeEmbedder:
     def __init__(self) -> None:
         self.calls = 0  # how many texts were embedded, for tests of batching and caching
         self._words: dict[str, Any] = {}
+        self._texts: dict[str, Any] = {}  # as the real model keeps its vectors
 
     def _word(self, word: str):  # type: ignore[no-untyped-def]
         vec = self._words.get(word)
@@ -277,9 +281,12 @@ class FakeEmbedder:
         self.calls += len(texts)
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         for i, text in enumerate(texts):
-            for w in words(text):
-                out[i] += self._word(stem(w))
-            norm = np.linalg.norm(out[i])
-            if norm:
-                out[i] /= norm
+            vec = self._texts.get(text)
+            if vec is None:
+                vec = np.zeros(self.dimensions, dtype=np.float32)
+                for w in words(text):
+                    vec += self._word(stem(w))
+                norm = np.linalg.norm(vec)
+                vec = self._texts[text] = vec / norm if norm else vec
+            out[i] = vec
         return out
