@@ -68,6 +68,19 @@ def test_off_topic_and_keyword_only_are_flagged(bank):
     assert any("keyword-only" in p.flags for p in stuffed.points)
 
 
+@pytest.mark.slow  # grades the 69 labelled answers with the real model
+def test_the_off_topic_cut_flags_a_recipe_and_no_real_answer(bank):
+    """PARAMS.off_topic, from both sides: an off-topic text is flagged on every question, and not
+    one of the labelled answers (weak ones included) is."""
+    assert all("off-topic" in grade(q, RECIPE, OFFLINE).flags for q in bank.questions)
+    flagged = [
+        (row["question_id"], row["quality"])
+        for row in labelled_rows()
+        if "off-topic" in grade(bank.get(row["question_id"]), row["answer"], OFFLINE).flags
+    ]
+    assert flagged == []
+
+
 def test_the_report_names_the_grader_and_its_limits(bank):
     report = grade(bank.get("4"), bank.get("4").reference_answer, OFFLINE)
     assert report.grader.startswith("offline grader")

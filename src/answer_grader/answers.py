@@ -105,10 +105,10 @@ def _entry(body: list[str], number: int, line: int) -> SheetEntry:
             break
         answer_lines.append(text)
     answer = "\n".join(answer_lines).strip("\n")
-    return SheetEntry(number=number, question=question, answer=_dedent_blank(answer), line=line)
+    return SheetEntry(number=number, question=question, answer=_collapse_blank_lines(answer), line=line)
 
 
-def _dedent_blank(text: str) -> str:
+def _collapse_blank_lines(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 

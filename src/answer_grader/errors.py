@@ -141,6 +141,14 @@ class PatternTimeout(GraderError):
         )
 
 
+class ModelUnavailable(GraderError):
+    """The embedding model's package is not installed or its files are missing."""
+
+
+class EvalDataError(GraderError):
+    """The evaluation file cannot be used: missing, not JSON lines, a row without a needed field."""
+
+
 class InternalError(GraderError):
     """A bug met while grading one answer of many: reported in that answer's place, so the others
     keep their grades."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import GraderError
+from .errors import EvalDataError, GraderError
 from .models import KeyPoint, Question
 from .text import words
 
@@ -29,10 +29,6 @@ if TYPE_CHECKING:
     from .offline import OfflineGrader
 
 BINS = 5  # quadratic-weighted kappa is computed on scores binned into fifths
-
-
-class EvalDataError(GraderError):
-    """The evaluation file cannot be used: missing, not JSON lines, a row without a needed field."""
 
 
 @dataclass(frozen=True)

@@ -118,12 +118,12 @@ def needs_judge(question: Question, answer: str) -> bool:
     """Whether grading this answer would send it to the LLM: not if it is empty, too long or too
     short (grade() reports those itself, without a request)."""
     try:
-        return word_count(read_answer(answer)) >= min_answer_words(question)
+        return word_count(clean_answer(answer)) >= min_answer_words(question)
     except AnswerError:
         return False
 
 
-def read_answer(text: str) -> str:
+def clean_answer(text: str) -> str:
     """Validate an answer's text: not empty, not absurdly long. Returns it normalised to NFC, with
     terminal control sequences removed: colour codes pasted from a terminal carry no content, and
     no quote of the answer should carry them into a report."""

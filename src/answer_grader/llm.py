@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
 from .errors import GraderError
-from .grading import grade_or_error, needs_judge, read_answer
+from .grading import clean_answer, grade_or_error, needs_judge
 from .keywords import analyse_all, check_point
 from .models import (
     FLAG_KEYWORD_ONLY,
@@ -34,6 +34,7 @@ from .models import (
     FLAG_UNVERIFIED_QUOTE,
     Evidence,
     GradeReport,
+    PointResult,
     Question,
     Verdict,
 )
@@ -122,6 +123,17 @@ def llm_verdict(
     return Verdicts("partial", (FLAG_UNCORROBORATED,), evidence)
 
 
+def confidence_llm(points: Sequence[PointResult], caveats: Sequence[str]) -> str:
+    """High when every verdict is corroborated (a verified quote, offline evidence that agrees)
+    and the server honoured the request as sent; medium when at most a third of the points are in
+    doubt; low beyond."""
+    doubts = {FLAG_UNVERIFIED_QUOTE, FLAG_UNCORROBORATED}
+    flagged = sum(bool(doubts & set(pt.flags)) for pt in points)
+    if flagged == 0 and not caveats:
+        return "high"
+    return "medium" if flagged <= len(points) // 3 else "low"
+
+
 class LLMGrader:
     """Grades with an LLM judge (`judge.Judge`), every credit cross-checked offline.
 
@@ -159,19 +171,13 @@ class LLMGrader:
             caveats.append(f"The server does not enforce JSON schemas; used {result.mode} output.")  # type: ignore[attr-defined]
         if result.temperature_dropped:  # type: ignore[attr-defined]
             caveats.append("The model does not accept temperature 0; verdicts may vary by run.")
-        doubts = {FLAG_UNVERIFIED_QUOTE, FLAG_UNCORROBORATED}
-        flagged = sum(bool(doubts & set(pt.flags)) for pt in points)
-        if flagged == 0 and not caveats:
-            confidence = "high"
-        else:
-            confidence = "medium" if flagged <= len(points) // 3 else "low"
         return assemble(
             p.question,
             points,
             backend=self.backend,
             grader=self.name,
             model=self.model,
-            confidence=confidence,
+            confidence=confidence_llm(points, caveats),
             words=p.words,
             flags=p.flags,
             feedback=judgement.overall_feedback,
@@ -200,7 +206,7 @@ class LLMGrader:
             futures: dict[Future, int] = {}
             for i, (question, answer) in enumerate(items):
                 if needs_judge(question, answer):  # empty, too long and too short: no request
-                    text = read_answer(answer)  # what `grade` sends: validated, normalised
+                    text = clean_answer(answer)  # what `grade` sends: validated, normalised
                     futures[pool.submit(self.judge.judge, question, text)] = i  # type: ignore[attr-defined]
             self.offline.warm(items)
             for future in as_completed(futures):

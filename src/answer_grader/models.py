@@ -122,6 +122,11 @@ class Question(BaseModel):
 
 Verdict = Literal["covered", "partial", "missed"]
 CREDIT: dict[str, float] = {"covered": 1.0, "partial": 0.5, "missed": 0.0}
+# What every offline report (and sheet report) says of its limits: one wording, everywhere.
+OFFLINE_CAVEAT = (
+    "Graded offline by sentence similarity and keywords: it finds where a point is discussed, but "
+    "cannot tell a correct statement from its opposite. Use an LLM judge for a check of correctness."
+)
 
 # Flags a point or a report can carry. Documented in the README's grading section.
 FLAG_UNVERIFIED_QUOTE = "unverified-quote"  # the judge quoted text that is not in the answer

@@ -15,12 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .errors import GraderError
-from .grading import grade_or_error, read_answer, suspected_injection
+from .grading import clean_answer, grade_or_error, suspected_injection
 from .models import (
     FLAG_INJECTION,
     FLAG_KEYWORD_ONLY,
     FLAG_OFF_TOPIC,
     FLAG_TOO_SHORT,
+    OFFLINE_CAVEAT,
     Evidence,
     GradeReport,
     PointResult,
@@ -47,10 +48,6 @@ from .text import Sentence, split_sentences, word_count
 # The fit chose no novel_floor (-1.0) over -0.2, -0.1 and none of that route at all (tie): requiring
 # prose and measuring repeated wording only against full sentences already keeps the gaming answers
 # low.
-OFFLINE_CAVEAT = (
-    "Graded offline by sentence similarity and keywords: it finds where a point is discussed, but "
-    "cannot tell a correct statement from its opposite. Use an LLM judge for a check of correctness."
-)
 
 
 @dataclass(frozen=True)
@@ -171,7 +168,7 @@ class OfflineGrader:
 
     def prepare(self, question: Question, answer: str) -> Prepared:
         """Validate the answer and compute its signals. Raises AnswerError."""
-        text = read_answer(answer)
+        text = clean_answer(answer)
         units = split_sentences(text)
         words = word_count(text)
         flags = [FLAG_INJECTION] if suspected_injection(text) else []

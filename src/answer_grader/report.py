@@ -10,7 +10,7 @@ import json
 from io import StringIO
 from typing import Any
 
-from .models import GradeReport, PointResult
+from .models import OFFLINE_CAVEAT, GradeReport, PointResult
 from .scrub import printable_model
 
 SYMBOL = {"covered": "\u2713", "partial": "\u25d0", "missed": "\u2717"}
@@ -259,14 +259,8 @@ def sheet_to_text(report: Any, *, color: bool = False, width: int = 100) -> str:
     console.print(Text(_totals_line(report), style="bold"))
     console.print(Text(f"Graded by {report.grader}", style="dim"))
     if report.backend == "offline":
-        console.print(Text(f"Note: {OFFLINE_NOTE}", style="dim"))
+        console.print(Text(f"Note: {OFFLINE_CAVEAT}", style="dim"))
     return buffer.getvalue()
-
-
-OFFLINE_NOTE = (
-    "the offline grader finds where each point is discussed but cannot tell a correct "
-    "statement from its opposite."
-)
 
 
 def sheet_to_markdown(report: Any) -> str:
@@ -299,7 +293,7 @@ def sheet_to_markdown(report: Any) -> str:
                 crit = " **(critical)**" if p.critical else ""
                 lines.append(f"- {SYMBOL[p.verdict]} {p.verdict}: {p.text}{crit}")
     if report.backend == "offline":
-        lines += ["", f"> Note: {OFFLINE_NOTE}"]
+        lines += ["", f"> Note: {OFFLINE_CAVEAT}"]
     return "\n".join(lines) + "\n"
 
 

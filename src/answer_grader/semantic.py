@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import GraderError
+from .errors import GraderError, ModelUnavailable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,10 +40,6 @@ class Embedder(Protocol):
     name: str
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-class ModelUnavailable(GraderError):
-    """The embedding model's package is not installed or its files are missing."""
 
 
 def _locate(dist: str, rel: str) -> str:
