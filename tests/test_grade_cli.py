@@ -49,7 +49,11 @@ def test_shipped_report_schema_is_current():
     shipped = json.loads(
         resources.files("answer_grader").joinpath("schemas/report.schema.json").read_text("utf-8")
     )
-    assert shipped == report_schema(), "regenerate with: python -c 'from answer_grader.report ...'"
+    regenerate = (
+        "python -c 'from answer_grader.report import dumps_schema; print(dumps_schema(), end=\"\")' "
+        "> src/answer_grader/schemas/report.schema.json"
+    )
+    assert shipped == report_schema(), f"regenerate with: {regenerate}"
 
 
 def test_grade_markdown():

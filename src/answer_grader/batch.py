@@ -31,7 +31,6 @@ class SheetRow:
     report: GradeReport | None = None
     error: str | None = None
     cached: bool = False
-    how_matched: str = ""
     entry: int = -1  # the index of its entry in the matches graded
 
 
@@ -56,7 +55,7 @@ def score_matches(
 
     def base(i: int) -> dict:
         source, m = matches[i]
-        out = {"source": source, "number": m.entry.number, "how_matched": m.how, "entry": i}
+        out = {"source": source, "number": m.entry.number, "entry": i}
         if m.question is not None:
             out.update(question_id=m.question.id, question=m.question.text)
         return out

@@ -160,7 +160,10 @@ class PointResult(BaseModel):
     verdict: Verdict
     evidence: Evidence | None = None
     semantic: float | None = Field(
-        default=None, description="Offline evidence score of the best sentence, 0..1"
+        default=None,
+        description="The offline evidence score of the best sentence, 0..1: similarity to the "
+        "point, word overlap and keyword groups combined, less a clash of polarity (not a "
+        "similarity alone)",
     )
     keywords_found: int = Field(description="Keyword groups matched in the evidence sentence")
     keywords_total: int

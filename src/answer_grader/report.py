@@ -179,6 +179,7 @@ def render(report: GradeReport, fmt: str, *, color: bool = False, width: int = 1
 
 
 def dumps_schema() -> str:
+    """The shipped schemas/report.schema.json, regenerated (tests/test_grade_cli.py says how)."""
     return json.dumps(report_schema(), indent=2) + "\n"
 
 

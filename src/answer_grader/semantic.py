@@ -58,7 +58,7 @@ def _locate(dist: str, rel: str) -> str:
 
 class EmbeddingStore:
     """Vectors already computed, kept in SQLite in the user data directory, so the bank's texts
-    (about 600 of them) are embedded once per machine rather than once per run. Keyed by model and
+    (about 800 of them) are embedded once per machine rather than once per run. Keyed by model and
     text, so a different model never reads another's vectors."""
 
     def __init__(self, path: Path, model: str = MODEL_FILE) -> None:

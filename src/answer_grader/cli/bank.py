@@ -8,7 +8,16 @@ from pathlib import Path
 import click
 
 from .app import main
-from .common import _check_output, _columns, _fit, _parse_numbers, _shown, bank_option, current_env
+from .common import (
+    _check_output,
+    _columns,
+    _fit,
+    _parse_numbers,
+    _shown,
+    bank_option,
+    current_env,
+    with_topic,
+)
 
 
 @main.command("list")
@@ -19,13 +28,7 @@ def list_(topic: str | None, fmt: str, bank: Path | None) -> None:
     """List the questions of the bank."""
     from ..bank import load_bank
 
-    loaded = load_bank(bank, current_env())
-    questions = [q for q in loaded.questions if topic is None or topic in q.rubric.topics]
-    if topic is not None and not questions:
-        raise click.BadParameter(
-            f"no question has topic {topic!r}; topics: {', '.join(loaded.topics)}",
-            param_hint="--topic",
-        )
+    questions = with_topic(load_bank(bank, current_env()), topic)
     if fmt == "json":
         data = [
             {

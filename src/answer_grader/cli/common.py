@@ -28,6 +28,17 @@ def current_env() -> Environment:
     return found if found is not None else Environment()
 
 
+def with_topic(bank: Any, topic: str | None) -> list[Any]:
+    """The bank's questions with `topic` (all of them when it is None); a usage error naming the
+    bank's topics when no question has it."""
+    questions = [q for q in bank.questions if topic is None or topic in q.rubric.topics]
+    if topic is not None and not questions:
+        raise click.BadParameter(
+            f"no question has topic {topic!r}; topics: {', '.join(bank.topics)}", param_hint="--topic"
+        )
+    return questions
+
+
 def _width() -> int:
     """The width to render for: the terminal's on a terminal, else 100 (environment.DEFAULT_WIDTH)."""
     from ..environment import DEFAULT_WIDTH

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .app import main
-from .common import backend_options, bank_option, current_env
+from .common import backend_options, bank_option, current_env, with_topic
 
 
 @main.command()
@@ -45,14 +45,7 @@ def practice(
     settings = env.settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
     catch_signals()
     loaded = load_bank(bank, env)
-    questions = list(loaded.questions)
-    if topic is not None:
-        questions = [q for q in questions if topic in q.rubric.topics]
-        if not questions:
-            raise click.BadParameter(
-                f"no question has topic {topic!r}; topics: {', '.join(loaded.topics)}",
-                param_hint="--topic",
-            )
+    questions = with_topic(loaded, topic)
     history = env.history()
     console = Console(highlight=False)
     session = Session(
