@@ -110,6 +110,21 @@ def bank(bank_dir):
     return load_bank(bank_dir)
 
 
+# What the model's tests embed most: every question's profile (points, anchors, distractors), the
+# reference answers' sentences (the bank checks grade them) and the example sheet's answers.
+_WARM = """
+import sys
+from answer_grader.answers import read_sheets
+from answer_grader.bank import load_bank
+from answer_grader.environment import Environment
+from answer_grader.offline import OfflineGrader
+
+questions = load_bank().questions
+answers = [(m.question, m.entry.answer) for _, m in read_sheets(sys.argv[1:], questions) if m.question]
+OfflineGrader(Environment().get_embedder()).warm([(q, q.reference_answer) for q in questions] + answers)
+"""
+
+
 def _warm_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """Where the run's shared embedding store is built: the same folder for every xdist worker
     of a run (the parent of the workers' temporary folders, which pytest cleans up)."""
@@ -122,9 +137,9 @@ def _start_warm_vectors(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str
 ) -> None:
     """When tests of the real model are to run, start building their embedding store at once, in
-    the background: a real `grader score` of the example sheet embeds every rubric point and
-    reference sentence. The first worker to get here starts it; the plumbing tests run meanwhile
-    (the model's tests run last), and `warm_vectors` waits for it only if it is not done yet."""
+    the background, with the real model (_WARM). The first worker to get here starts it; the
+    plumbing tests run meanwhile (the model's tests run last), and `warm_vectors` waits for it
+    only if it is not done yet."""
     import os
     import shlex
     import subprocess
@@ -145,8 +160,8 @@ def _start_warm_vectors(
     env.pop("GRADER_EMBEDDER", None)  # the real model: that is what the store is for
     q = shlex.quote
     build = (
-        f"{q(sys.executable)} -m answer_grader.cli score {q(str(EXAMPLES / 'answers.md'))} "
-        f">/dev/null 2>{q(str(folder / 'errors'))} "
+        f"{q(sys.executable)} -c {q(_WARM)} {q(str(EXAMPLES / 'answers.md'))} >/dev/null "
+        f"2>{q(str(folder / 'errors'))} "
         f"&& mv {q(str(home / 'embeddings.db'))} {q(str(folder / 'embeddings.db'))} "
         f"|| touch {q(str(folder / 'failed'))}"
     )
