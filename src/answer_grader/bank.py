@@ -141,6 +141,16 @@ def _semantic_problems(rubric: Rubric, label: str, stem: str) -> list[Problem]:
     if rubric.id != stem:
         problems.append(Problem(label, "id", f"{rubric.id!r} differs from the file name {stem!r}"))
     counts = Counter(p.id for p in rubric.key_points)
+    for i, m in enumerate(rubric.misconceptions):
+        if m.point is not None and m.point not in counts:
+            problems.append(
+                Problem(
+                    label,
+                    f"misconceptions[{i}].point",
+                    f"{m.point!r} is not a key point of this rubric; "
+                    f"key points: {', '.join(counts)}",
+                )
+            )
     for i, point in enumerate(rubric.key_points):
         if counts[point.id] > 1:
             problems.append(Problem(label, f"key_points[{i}].id", f"duplicate id {point.id!r}"))

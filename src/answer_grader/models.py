@@ -41,6 +41,7 @@ class Misconception(_Strict):
 
     claim: str = Field(min_length=5)
     correction: str = Field(min_length=5)
+    point: str | None = Field(default=None, description="The id of the key point it contradicts")
 
 
 class Rubric(_Strict):
