@@ -168,6 +168,10 @@ def bank_ok(graded: Graded, kinds: dict[str, list[int]], ab, partial, covered) -
         "prose_mean": float(s[kinds["prose"]].mean()),
         "fragments_mean": float(s[kinds["fragments"]].mean()),
         "off_topic_mean": float(s[kinds["off-topic"]].mean()),
+        # the worst question too, with the bounds tests/test_grading_offline.py holds
+        "prose_max": float(s[kinds["prose"]].max()),
+        "fragments_max": float(s[kinds["fragments"]].max()),
+        "off_topic_max": float(s[kinds["off-topic"]].max()),
     }
     out["ok"] = (
         out["reference_min"] >= 90
@@ -177,6 +181,9 @@ def bank_ok(graded: Graded, kinds: dict[str, list[int]], ab, partial, covered) -
         and out["prose_mean"] <= 20
         and out["fragments_mean"] <= 20
         and out["off_topic_mean"] <= 10
+        and out["prose_max"] <= 40
+        and out["fragments_max"] <= 40
+        and out["off_topic_max"] <= 30
     )
     return out
 

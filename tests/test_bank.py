@@ -49,3 +49,27 @@ def test_reference_answer_length_and_points(bank, number):
 def test_key_point_texts_are_distinct(bank):
     texts = [p.text for q in bank.questions for p in q.key_points]
     assert len(texts) == len(set(texts))
+
+
+def test_every_labelled_answer_labels_exactly_its_rubrics_points(bank):
+    """tests/data/labelled stays true to the bank: a verdict for every key point of the answer's
+    question, and none for a point it no longer has (the calibration reads them all)."""
+    import json
+
+    wrong = []
+    for part in sorted((DATA / "labelled").glob("*.jsonl")):
+        for line in part.read_text("utf-8").splitlines():
+            row = json.loads(line)
+            points = [p.id for p in bank.get(row["question_id"]).key_points]
+            if sorted(row["labels"]) != sorted(points):
+                wrong.append((row["answer_id"], sorted(set(points) ^ set(row["labels"]))))
+            assert set(row["labels"].values()) <= {"covered", "partial", "missed"}, row["answer_id"]
+    assert wrong == []
+
+
+def test_every_question_lists_three_misconceptions_tied_to_points(bank):
+    """What candidates really get wrong, at least three per question, each naming the key point it
+    contradicts (the loader checks that the id exists)."""
+    few = [q.id for q in bank.questions if len(q.rubric.misconceptions) < 3]
+    untied = [q.id for q in bank.questions if any(m.point is None for m in q.rubric.misconceptions)]
+    assert few == [] and untied == []

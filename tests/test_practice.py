@@ -51,7 +51,7 @@ def test_full_practice_loop(bank):
     child.expect("Can you explain the concept of attention mechanisms")
     type_answer(child, ANSWER_LINES)
     child.expect(r"Saved as attempt #1 \(answered in \d+s\)")
-    child.expect(r"Score \d+/100")
+    child.expect(r"Score [\d.]+/100")
     child.expect("Next review of this question: in")
     child.expect(r"\[q\]uit")
     child.sendline("s")  # show the reference
@@ -70,7 +70,7 @@ def test_full_practice_loop(bank):
         ],
     )
     child.expect(r"Saved as attempt #2")
-    child.expect(r"Score \d+/100")
+    child.expect(r"Score [\d.]+/100")
     quit_practice(child)
     child.close()
     assert child.exitstatus == 0
@@ -106,7 +106,7 @@ def test_ctrl_c_keeps_a_draft_that_the_next_run_offers():
     child.expect("Attention alone has no sense of word order.")
     child.sendline("RoPE rotates query and key vectors by position-dependent angles.")
     child.sendline(".")
-    child.expect(r"Score \d+/100")
+    child.expect(r"Score [\d.]+/100")
     quit_practice(child)
     (attempt,) = json.loads(run("history", "--format", "json").stdout)
     assert attempt["answer"] == (
@@ -283,7 +283,7 @@ def test_editor_mode(tmp_path):
     editor.chmod(0o755)
     child = spawn("practice", "-q", "4", "--editor", env_extra={"EDITOR": str(editor)})
     child.expect(r"Saved as attempt #1")
-    child.expect(r"Score \d+/100")
+    child.expect(r"Score [\d.]+/100")
     quit_practice(child)
     (attempt,) = json.loads(run("history", "--format", "json").stdout)
     assert attempt["answer"] == answer

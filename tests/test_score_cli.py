@@ -72,7 +72,7 @@ def test_example_sheet_text_report():
     out = result.stdout
     assert "points missed" in out and "over 23 graded answers; 0 unanswered" in out
     assert "Graded by offline grader" in out
-    assert re.search(r"Question 4 \u00b7 attention-mechanisms \u00b7 \d+/100", out)
+    assert re.search(r"Question 4 \u00b7 attention-mechanisms \u00b7 [\d.]+/100", out)
 
 
 def test_markdown_and_junit(tmp_path):

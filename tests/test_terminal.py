@@ -51,7 +51,7 @@ def _commands(tmp_path: Path, answer_file: Path) -> dict[str, tuple[list[str], l
         "template": (["template", "-q", "1,4"], [r"## Question 4", r"\*\*Answer:\*\*"]),
         "grade": (
             ["grade", "4", str(answer_file)],
-            [r"Score \d+/100", r"Each token is projected", r"Graded by offline grader"],
+            [r"Score [\d.]+/100", r"Each token is projected", r"Graded by offline grader"],
         ),
         "score": (
             ["score", str(SHEET)],
@@ -130,13 +130,13 @@ def test_grade_in_a_terminal_is_coloured_and_reads_its_width(answer_file, warm_h
 
 def test_no_color_is_honoured_in_a_terminal(answer_file, warm_home):
     seen = run_tty("grade", "4", str(answer_file), env=grader_env(NO_COLOR="1"))
-    assert seen.code == 0 and re.search(r"Score \d+/100", seen.text)
+    assert seen.code == 0 and re.search(r"Score [\d.]+/100", seen.text)
     assert not re.search(r"\x1b\[[0-9;]*m", seen.out)
 
 
 def test_grade_reads_a_piped_answer_while_its_output_is_a_terminal(warm_home):
     seen = run_tty("grade", "4", "-", stdin=ANSWER)
-    assert seen.code == 0 and re.search(r"Score \d+/100", seen.text)
+    assert seen.code == 0 and re.search(r"Score [\d.]+/100", seen.text)
 
 
 def test_score_progress_bar_goes_to_stderr_only_when_it_is_a_terminal(warm_home):
@@ -196,7 +196,7 @@ def test_practice_in_a_colour_terminal(warm_home):
     child.expect(r"Score")
     child.expect(r"\[q\]uit")
     seen = plain(child.before)
-    assert re.search(r"\d+/100", seen) and "Each token is projected" in seen
+    assert re.search(r"[\d.]+/100", seen) and "Each token is projected" in seen
     child.sendline("q")
     child.expect(pexpect.EOF)
     child.close()

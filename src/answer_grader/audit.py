@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,7 +54,39 @@ class QuestionAudit:
             if verdict != "covered":
                 msg = f"the offline grader finds it {verdict} in {ref} (evidence {score:.2f})"
                 out.append(Problem(rubric, f"key_points[{i}] ({point.id})", msg))
-        return out
+        return out + rule_problems(self.question, rubric)
+
+
+# The bank's rules that a program can check (docs/writing-rubrics.md, "Critical points" and
+# "Misconceptions"): a critical point is the defining idea of the question, so it never names
+# examples and a question has at most MAX_CRITICAL of them; a misconception names the point it
+# contradicts. (This project's bank also lists at least three misconceptions per question:
+# tests/test_bank.py holds that; a new question of a user's own bank may have none yet.)
+MAX_CRITICAL = 2
+_EXAMPLES = re.compile(r"\b(e\.g\.|such as|for example|for instance|including)", re.IGNORECASE)
+
+
+def rule_problems(question: Question, label: str) -> list[Problem]:
+    """Where a rubric breaks the bank's rules for critical points and misconceptions."""
+    out = []
+    critical = [(i, p) for i, p in enumerate(question.key_points) if p.critical]
+    for i, p in critical:
+        found = _EXAMPLES.search(p.text)
+        if found:
+            msg = (
+                f"a critical point names examples ({found.group(0)!r}): an answer that gives other "
+                "examples is still good; make the point the idea, or not critical"
+            )
+            out.append(Problem(label, f"key_points[{i}] ({p.id})", msg))
+    if len(critical) > MAX_CRITICAL:
+        ids = ", ".join(p.id for _, p in critical)
+        msg = f"{len(critical)} critical points ({ids}); at most {MAX_CRITICAL}, the defining idea"
+        out.append(Problem(label, "key_points", msg))
+    for i, m in enumerate(question.rubric.misconceptions):
+        if m.point is None:
+            msg = "no point: name the key point it contradicts"
+            out.append(Problem(label, f"misconceptions[{i}]", msg))
+    return out
 
 
 @dataclass(frozen=True)

@@ -147,8 +147,7 @@ def _semantic_problems(rubric: Rubric, label: str, stem: str) -> list[Problem]:
                 Problem(
                     label,
                     f"misconceptions[{i}].point",
-                    f"{m.point!r} is not a key point of this rubric; "
-                    f"key points: {', '.join(counts)}",
+                    f"{m.point!r} is not a key point of this rubric; key points: {', '.join(counts)}",
                 )
             )
     for i, point in enumerate(rubric.key_points):

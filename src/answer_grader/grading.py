@@ -141,19 +141,38 @@ def suspected_injection(answer: str) -> bool:
 
 
 def default_judge(settings: Settings, on_status: Callable[[str], None] | None = None):  # type: ignore[no-untyped-def]
-    """The judge the settings describe; `on_status` hears about waits and retries."""
-    from .judge import Judge, make_client
+    """The judge the settings describe; `on_status` hears about waits and retries. The client
+    (and openai, 0.6 s to import) is made on the first request: a sheet graded from the cache
+    never needs it."""
+    return _LazyJudge(settings, on_status)
 
-    client = make_client(settings.base_url, settings.api_key, settings.timeout)
-    return Judge(
-        client,
-        settings.model,
-        seed=settings.seed,
-        max_retries=settings.max_retries,
-        timeout=settings.timeout,
-        on_status=on_status,
-        secrets=settings.secrets,
-    )
+
+class _LazyJudge:
+    def __init__(self, settings: Settings, on_status: Callable[[str], None] | None) -> None:
+        import threading
+
+        self.model = settings.model
+        self._settings = settings
+        self._on_status = on_status
+        self._judge: object | None = None
+        self._lock = threading.Lock()  # LLMGrader.grade_many calls from several threads
+
+    def judge(self, question: Question, answer: str):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._judge is None:
+                from .judge import Judge, make_client
+
+                s = self._settings
+                self._judge = Judge(
+                    make_client(s.base_url, s.api_key, s.timeout),
+                    s.model,
+                    seed=s.seed,
+                    max_retries=s.max_retries,
+                    timeout=s.timeout,
+                    on_status=self._on_status,
+                    secrets=s.secrets,
+                )
+        return self._judge.judge(question, answer)  # type: ignore[attr-defined]
 
 
 def grade_or_error(

@@ -78,7 +78,10 @@ def show(question: str, reference: bool, fmt: str, bank: Path | None) -> None:
         out.append(f"  {i}. {p.text} [{p.id}; {', '.join(marks)}]")
     if r.misconceptions:
         out += ["", "Misconceptions an interviewer would flag:"]
-        out += [f"  - {m.claim} -> {m.correction}" for m in r.misconceptions]
+        out += [
+            f"  - {m.claim} -> {m.correction}" + (f" [{m.point}]" if m.point else "")
+            for m in r.misconceptions
+        ]
     if reference:
         out += ["", "Reference answer:", "", q.reference_answer.strip()]
     from ..scrub import printable
