@@ -60,21 +60,26 @@ def catch_signals() -> None:
             signal.signal(getattr(signal, name), _terminate)
 
 
-def read_multiline(read_line: Callable[[str], str]) -> tuple[list[str], int | None]:
+def read_multiline(
+    read_line: Callable[[str], str], kept: _TypedLinesKept | None = None
+) -> tuple[list[str], int | None]:
     """Lines until a line holding only "." or end of input. Returns (lines, the signal that
-    interrupted the typing, or None)."""
+    interrupted the typing, or None). `kept`: a _TypedLinesKept already entered (by a caller
+    that prompts first), else one is entered here."""
+    if kept is None:
+        with _TypedLinesKept() as own:
+            return read_multiline(read_line, own)
     lines: list[str] = []
-    with _TypedLinesKept() as kept:
-        while True:
-            try:
-                line = read_line("")
-            except EOFError:
-                return lines, None
-            except KeyboardInterrupt as exc:
-                return lines + kept.pending(), getattr(exc, "signum", signal.SIGINT)
-            if line.strip() == END_MARK:
-                return lines, None
-            lines.append(line)
+    while True:
+        try:
+            line = read_line("")
+        except EOFError:
+            return lines, None
+        except KeyboardInterrupt as exc:
+            return lines + kept.pending(), getattr(exc, "signum", signal.SIGINT)
+        if line.strip() == END_MARK:
+            return lines, None
+        lines.append(line)
 
 
 class _TypedLinesKept:
@@ -185,15 +190,18 @@ class Session:
         if self.editor is not None:
             text = self.editor(draft) or ""
         else:
-            self.say(
-                f"Type your answer. Finish with a line holding a single '{END_MARK}' "
-                "or Ctrl-D; Ctrl-C keeps a draft.",
-                style="dim",
-            )
-            if draft:
-                self.say("Your draft so far (continue below it):", style="dim")
-                self.say(printable(draft))
-            lines, signum = read_multiline(self.read_line)
+            # Typed lines are kept from before the prompt shows: a person (or a test) may type
+            # and press Ctrl-C the moment it appears, before a busy process reads a thing.
+            with _TypedLinesKept() as kept:
+                self.say(
+                    f"Type your answer. Finish with a line holding a single '{END_MARK}' "
+                    "or Ctrl-D; Ctrl-C keeps a draft.",
+                    style="dim",
+                )
+                if draft:
+                    self.say("Your draft so far (continue below it):", style="dim")
+                    self.say(printable(draft))
+                lines, signum = read_multiline(self.read_line, kept)
             text = "\n".join([draft, *lines] if draft else lines)
             if signum is not None:
                 if text.strip():
