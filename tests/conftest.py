@@ -185,12 +185,6 @@ def warm_vectors(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Pa
     return store
 
 
-@pytest.fixture
-def warm_home(isolated_env: Path) -> Path:
-    """The test's own data folder (for a test marked `model`, with the bank's vectors in it)."""
-    return isolated_env
-
-
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 

@@ -33,7 +33,7 @@ def test_importing_the_library_loads_nothing_heavy():
     assert done.stdout.strip() == "[]"
 
 
-def test_the_readme_example_runs_as_written(warm_home):
+def test_the_readme_example_runs_as_written():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## From Python", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]

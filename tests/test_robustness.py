@@ -129,7 +129,7 @@ def test_a_symlink_loop_is_named_as_such(tmp_path):  # A13
 
 
 @pytest.mark.parametrize(("case", "size"), [("A7e", 400_000), ("A7d", 4_800_000)])
-def test_one_huge_answer_in_a_legal_sheet_is_refused_quickly(case, size, tmp_path, warm_home):
+def test_one_huge_answer_in_a_legal_sheet_is_refused_quickly(case, size, tmp_path):
     filler = "Attention uses softmax over scaled query key dot products. "
     sheet = tmp_path / "sheet.md"
     sheet.write_text(
@@ -280,7 +280,7 @@ def test_settings_that_cannot_work_exit_2(case, args, env_extra):
 # -- A26: writing reports, sheets and banks -------------------------------------------------------
 
 
-def test_a_report_that_cannot_be_written_goes_to_stdout(warm_home):  # A26f
+def test_a_report_that_cannot_be_written_goes_to_stdout():  # A26f
     seen = run_cli("score", str(SHEET), "--format", "markdown", "-o", "/dev/full")
     assert seen.code == 1
     one_error_line(
@@ -291,7 +291,7 @@ def test_a_report_that_cannot_be_written_goes_to_stdout(warm_home):  # A26f
     assert seen.out.startswith("# Answer sheet report")  # the grading is not lost
 
 
-def test_a_report_into_a_read_only_folder(readonly_dir, warm_home):  # A26c
+def test_a_report_into_a_read_only_folder(readonly_dir):  # A26c
     seen = run_cli("score", str(SHEET), "--format", "json", "-o", str(readonly_dir / "r.json"))
     assert seen.code == 1
     one_error_line(seen, r"cannot write .*r\.json: (Operation not permitted|Permission denied)")
@@ -349,7 +349,7 @@ def test_template_and_new_into_unwritable_places(case, args, readonly_dir, tmp_p
 
 
 @pytest.mark.slow
-def test_html_with_200_is_not_graded_everywhere(server, answer_file, warm_home):
+def test_html_with_200_is_not_graded_everywhere(server, answer_file):
     server.default = lambda request: Reply.html()
     env = llm_env(server)
     page = r"answered 200 with an HTML page, not a chat completion .*check the base URL"
@@ -437,7 +437,7 @@ def test_the_shorten_request_is_added_once(make_judge, fake_server, bank):  # de
 
 
 @pytest.mark.slow
-def test_a_judgement_with_invented_quotes_is_not_cached(server, warm_home):  # defect 20
+def test_a_judgement_with_invented_quotes_is_not_cached(server, isolated_env):  # defect 20
     def fake_quotes(request):
         ids, _ = parse_request(request)
         return Reply.completion(
@@ -446,7 +446,7 @@ def test_a_judgement_with_invented_quotes_is_not_cached(server, warm_home):  # d
 
     server.default = fake_quotes
     env = llm_env(server)
-    sheet = warm_home / "sheet.md"
+    sheet = isolated_env / "sheet.md"
     sheet.write_text("## Question 4\n\n**Answer:** " + ANSWER)
     assert run_cli("score", str(sheet), env=env).code == 0
     assert len(server.requests) == 1
@@ -461,7 +461,7 @@ def test_a_judgement_with_invented_quotes_is_not_cached(server, warm_home):  # d
 
 
 @pytest.mark.slow
-def test_secrets_never_reach_messages_reports_cache_or_history(server, tmp_path, warm_home):
+def test_secrets_never_reach_messages_reports_cache_or_history(server, tmp_path, isolated_env):
     password = "S3CRETPW-hunter2"
     url = server.url.replace("http://", f"http://alice:{password}@")
 
@@ -507,8 +507,8 @@ def test_secrets_never_reach_messages_reports_cache_or_history(server, tmp_path,
     assert "alice" not in seen.out and "[redacted]@127.0.0.1" in seen.out
     outputs += [seen.out, run_cli("config", "--test", env=env).err]
     outputs += [run_cli("history", "--format", "json", env=env).out]
-    saved = [p.read_bytes() for p in [*reports.iterdir(), *warm_home.iterdir()] if p.is_file()]
-    assert any(b"history" in p.name.encode() for p in warm_home.iterdir())
+    saved = [p.read_bytes() for p in [*reports.iterdir(), *isolated_env.iterdir()] if p.is_file()]
+    assert any(b"history" in p.name.encode() for p in isolated_env.iterdir())
     for secret in (KEY, "FAKEKEY", password, "alice:"):
         for text in outputs:
             assert secret not in text
@@ -550,7 +550,7 @@ def _no_leak(text: str) -> None:
         assert leak not in text, f"{leak!r} reached the output"
 
 
-def test_escape_sequences_in_an_answer_never_reach_a_terminal(tmp_path, warm_home):  # A22f
+def test_escape_sequences_in_an_answer_never_reach_a_terminal(tmp_path):  # A22f
     evil = _evil_answer(tmp_path)
     for fmt in ("text", "markdown"):
         seen = run_tty("grade", "4", str(evil), "--format", fmt)
@@ -558,7 +558,7 @@ def test_escape_sequences_in_an_answer_never_reach_a_terminal(tmp_path, warm_hom
         _no_leak(seen.out)
 
 
-def test_escape_sequences_never_reach_a_saved_markdown_report(tmp_path, warm_home):  # A22g
+def test_escape_sequences_never_reach_a_saved_markdown_report(tmp_path):  # A22g
     evil = _evil_answer(tmp_path)
     seen = run_cli("grade", "4", str(evil), "--format", "markdown")
     assert seen.code == 0 and "\u201c" in seen.out  # evidence is quoted
@@ -610,7 +610,7 @@ def test_escape_sequences_in_a_file_name_are_not_echoed(tmp_path):  # A22i
     assert "RED.txt: no such file" in seen.err
 
 
-def test_escape_sequences_typed_into_practice_are_not_printed_back(warm_home):  # A22k
+def test_escape_sequences_typed_into_practice_are_not_printed_back():  # A22k
     child = spawn("practice", "-q", "4", codec_errors="replace")
     child.expect("Type your answer")
     # A terminal in canonical mode passes ESC through to the program as typed.
@@ -632,7 +632,7 @@ def _history_rows() -> list[dict]:
 
 
 @pytest.mark.slow
-def test_kill_9_during_score_record_then_rerun_records_every_answer_once(server, warm_home):  # D2
+def test_kill_9_during_score_record_then_rerun_records_every_answer_once(server):  # D2
     server.default = rubric_responder(delay=0.5)
     env = llm_env(server)
     proc = subprocess.Popen(
@@ -659,7 +659,7 @@ def test_kill_9_during_score_record_then_rerun_records_every_answer_once(server,
     assert len(_history_rows()) == 23
 
 
-def test_two_recording_runs_at_once_record_each_answer_once(warm_home):  # D3
+def test_two_recording_runs_at_once_record_each_answer_once():  # D3
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "answer_grader.cli", "score", str(SHEET), "--record"],
@@ -676,7 +676,7 @@ def test_two_recording_runs_at_once_record_each_answer_once(warm_home):  # D3
 
 
 @pytest.mark.slow
-def test_answers_score_could_not_grade_are_kept_for_regrade(server, warm_home):  # defect 19
+def test_answers_score_could_not_grade_are_kept_for_regrade(server):  # defect 19
     server.default = lambda request: Reply.error(503, "overloaded")
     seen = run_cli("score", str(SHEET), "--record", "--timeout", "1", env=llm_env(server))
     assert seen.code == 4

@@ -94,7 +94,7 @@ COMMANDS = [
 
 
 @pytest.mark.parametrize("name", COMMANDS)
-def test_every_command_in_a_terminal(name, tmp_path, answer_file, warm_home):
+def test_every_command_in_a_terminal(name, tmp_path, answer_file):
     args, expected = _commands(tmp_path, answer_file)[name]
     seen = run_tty(*args)
     seen.assert_no_crash()
@@ -106,7 +106,7 @@ def test_every_command_in_a_terminal(name, tmp_path, answer_file, warm_home):
 
 
 @pytest.mark.parametrize("name", COMMANDS)
-def test_every_command_piped(name, tmp_path, answer_file, warm_home):
+def test_every_command_piped(name, tmp_path, answer_file):
     args, expected = _commands(tmp_path, answer_file)[name]
     seen = run_piped(*args)
     seen.assert_no_crash()
@@ -118,7 +118,7 @@ def test_every_command_piped(name, tmp_path, answer_file, warm_home):
     assert "\u2501" not in seen.err  # the bar's line character
 
 
-def test_grade_in_a_terminal_is_coloured_and_reads_its_width(answer_file, warm_home):
+def test_grade_in_a_terminal_is_coloured_and_reads_its_width(answer_file):
     seen = run_tty("grade", "4", str(answer_file))
     assert seen.code == 0
     assert "\x1b[" in seen.out  # colour: it is a terminal, and NO_COLOR is not set
@@ -128,18 +128,18 @@ def test_grade_in_a_terminal_is_coloured_and_reads_its_width(answer_file, warm_h
     assert seen.err == ""
 
 
-def test_no_color_is_honoured_in_a_terminal(answer_file, warm_home):
+def test_no_color_is_honoured_in_a_terminal(answer_file):
     seen = run_tty("grade", "4", str(answer_file), env=grader_env(NO_COLOR="1"))
     assert seen.code == 0 and re.search(r"Score [\d.]+/100", seen.text)
     assert not re.search(r"\x1b\[[0-9;]*m", seen.out)
 
 
-def test_grade_reads_a_piped_answer_while_its_output_is_a_terminal(warm_home):
+def test_grade_reads_a_piped_answer_while_its_output_is_a_terminal():
     seen = run_tty("grade", "4", "-", stdin=ANSWER)
     assert seen.code == 0 and re.search(r"Score [\d.]+/100", seen.text)
 
 
-def test_score_progress_bar_goes_to_stderr_only_when_it_is_a_terminal(warm_home):
+def test_score_progress_bar_goes_to_stderr_only_when_it_is_a_terminal():
     # stdout piped (a report saved with >), stderr a terminal: the bar is shown there.
     seen = run_tty("score", str(SHEET), stdout_tty=False)
     assert seen.code == 0
@@ -152,7 +152,7 @@ def test_score_progress_bar_goes_to_stderr_only_when_it_is_a_terminal(warm_home)
     assert re.search(r"mean score [\d.]+/100", seen.text)
 
 
-def test_history_and_stats_in_a_terminal_after_a_recorded_sheet(warm_home):
+def test_history_and_stats_in_a_terminal_after_a_recorded_sheet():
     assert run_piped("score", str(SHEET), "--record").code == 0
     seen = run_tty("history", "-n", "30")
     seen.assert_no_crash()
@@ -165,7 +165,7 @@ def test_history_and_stats_in_a_terminal_after_a_recorded_sheet(warm_home):
     _lines_fit(seen.text)
 
 
-def test_bad_input_in_a_terminal_is_one_line(tmp_path, warm_home):
+def test_bad_input_in_a_terminal_is_one_line(tmp_path):
     for args, message in [
         (["grade", "4", str(tmp_path / "nope.md")], r"^Error: .*nope\.md: no such file$"),
         (["grade", "atenshun", str(SHEET)], r"^Error: no question 'atenshun' in the bank"),
@@ -179,7 +179,7 @@ def test_bad_input_in_a_terminal_is_one_line(tmp_path, warm_home):
         assert seen.out == ""
 
 
-def test_usage_errors_in_a_terminal_exit_2(warm_home):
+def test_usage_errors_in_a_terminal_exit_2():
     for args in (["score", str(SHEET), "--fail-under", "nan"], ["grade"], ["frobnicate"]):
         seen = run_tty(*args)
         seen.assert_no_crash()
@@ -187,7 +187,7 @@ def test_usage_errors_in_a_terminal_exit_2(warm_home):
         assert "Usage:" in seen.err_text
 
 
-def test_practice_in_a_colour_terminal(warm_home):
+def test_practice_in_a_colour_terminal():
     child = spawn("practice", "-q", "4")
     child.expect("Type your answer")
     for line in ANSWER.strip().split(". "):
