@@ -34,6 +34,8 @@ class KeyPoint(_Strict):
     weight: float = Field(default=1.0, gt=0, le=5)
     critical: bool = False
     keywords: list[list[KeywordTerm]] = Field(min_length=1, max_length=6)
+    # Specifics that contradict the point when a sentence about it affirms them.
+    contradicts: list[KeywordTerm] = Field(default_factory=list)
 
 
 class Misconception(_Strict):
@@ -121,8 +123,12 @@ class Question(BaseModel):
 
 # -- grading --------------------------------------------------------------------------------------
 
-Verdict = Literal["covered", "partial", "missed"]
-CREDIT: dict[str, float] = {"covered": 1.0, "partial": 0.5, "missed": 0.0}
+# "contradicted": the answer states the point wrongly. It earns nothing, as a missed point does, and
+# a contradicted critical point caps the score; it is reported apart because a wrong statement is
+# worse news for a candidate than a gap, and tells them what to unlearn.
+Verdict = Literal["covered", "partial", "missed", "contradicted"]
+CREDIT: dict[str, float] = {"covered": 1.0, "partial": 0.5, "missed": 0.0, "contradicted": 0.0}
+NO_CREDIT = ("missed", "contradicted")
 # What every offline report (and sheet report) says of its limits: one wording, everywhere.
 OFFLINE_CAVEAT = (
     "Graded offline by sentence similarity and keywords: it finds where a point is discussed, but "
@@ -136,7 +142,12 @@ FLAG_UNCORROBORATED = "uncorroborated"  # the judge credited it; keywords and em
 FLAG_INJECTION = "suspected-injection"  # the answer addresses the grader instead of the question
 FLAG_TOO_SHORT = "too-short"  # too little text to grade; no point can be credited
 FLAG_OFF_TOPIC = "off-topic"  # nothing in the answer is near the question's subject
-FLAG_CRITICAL_MISSED = "critical-missed"  # a critical point was missed; the score is capped
+FLAG_CRITICAL_MISSED = "critical-missed"  # a critical point was missed or contradicted; capped
+# Why a point is contradicted (a point flag; the offline grader's three signals, or the judge's word).
+FLAG_NEGATED = "negated"  # the sentence says the point's content under a negation the point lacks
+FLAG_MISCONCEPTION = "misconception"  # the sentence is closer to a listed misconception than to it
+FLAG_CONFLICT = "conflicting-term"  # the sentence names a specific the rubric declares wrong for it
+FLAG_JUDGE_CONTRADICTED = "judge-contradicted"  # the LLM judge said it is stated wrongly
 
 
 class Evidence(BaseModel):
@@ -173,6 +184,11 @@ class PointResult(BaseModel):
     expected: str | None = Field(
         default=None, description="What an interviewer expected to hear (from the reference)"
     )
+    correction: str | None = Field(
+        default=None,
+        description="For a contradicted point: what is true instead (the correction of the "
+        "misconception the answer repeats, or the point itself)",
+    )
     flags: list[str] = Field(default_factory=list)
 
 
@@ -200,7 +216,12 @@ class GradeReport(BaseModel):
 
     @property
     def missed(self) -> list[PointResult]:
+        """Every point not fully covered: partial, missed or contradicted."""
         return [p for p in self.points if p.verdict != "covered"]
+
+    @property
+    def contradicted(self) -> list[PointResult]:
+        return [p for p in self.points if p.verdict == "contradicted"]
 
 
 class SheetRowReport(BaseModel):
@@ -213,6 +234,9 @@ class SheetRowReport(BaseModel):
     status: Literal["graded", "unanswered", "unknown", "error"]
     score: float | None
     missed: list[str] = Field(default_factory=list, description="Ids of points not fully covered")
+    contradicted: list[str] = Field(
+        default_factory=list, description="Ids of points stated wrongly (also in `missed`)"
+    )
     error: str | None = None
     cached: bool = False
     report: GradeReport | None = None

@@ -3,6 +3,7 @@
 How a point's evidence is scored is specified in `grading` (the module docstring) and computed in
 `signals`; this module turns the evidence into verdicts, a confidence and a report:
 
+    a sentence carrying the point states it wrongly  contradicted (contradiction.py)
     evidence >= PARAMS.covered                       covered
     evidence >= PARAMS.partial                       partial
     below, all keyword groups present somewhere      missed, flagged keyword-only
@@ -68,6 +69,8 @@ def evidence_of(signal: PointSignal) -> Evidence | None:
 
 
 def offline_verdict(signal: PointSignal) -> Verdicts:
+    if signal.contradiction is not None:
+        return Verdicts("contradicted", (signal.contradiction.kind,), evidence_of(signal))
     s = signal.score
     if s >= PARAMS.covered:
         return Verdicts("covered", (), evidence_of(signal))
@@ -101,6 +104,7 @@ def result_of(
         judge_verdict=judged,
         feedback=feedback,
         expected=signal.expected,
+        correction=signal.contradiction.correction if signal.contradiction else None,
         flags=combined.flags,
     )
 

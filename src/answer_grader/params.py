@@ -44,6 +44,10 @@ class OfflineParams:
     fragment_words: int  # a lead-in shorter than this is joined to the next sentence
     chunk_chars: int  # longer blocks are cut at sentence ends before segmentation
     negation_window: int  # a cue at most this many words before a keyword negates it
+    negation_scope: int  # a cue denies this many content words after it, in its clause
+    negated_copy_share: float  # a sentence sharing this share of a point's words copies it
+    misconception_margin: float  # this much closer to a misconception than to its point: wrong
+    misconception_min: float  # ... and at least this similar to the misconception's claim
     max_answer_chars: int  # longer answers are refused
     list_min_words: int  # fewer words: never a list of terms
     list_words: int  # this many words with almost no function word: a list of terms
@@ -51,6 +55,8 @@ class OfflineParams:
     list_items: int  # this many short comma-separated items: a list of terms
     list_item_words: int  # ... "short": at most this many words per item
     list_items_function_share: float  # ... and a function-word share below this
+    list_many_items: int  # this many short items: a list of terms, whatever its function words
+    points_per_unit: int  # one sentence is the evidence of at most this many points
     keyword_list_terms: int  # terms per keyword group in the bare keyword list (terse baseline)
     # -- key points derived from a reference (grader new, and eval rows without a rubric) --
     derive_long_sentence_words: int  # a longer sentence is split into its clauses

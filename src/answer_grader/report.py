@@ -13,8 +13,9 @@ from typing import Any
 from .models import OFFLINE_CAVEAT, GradeReport, PointResult
 from .scrub import printable_model
 
-SYMBOL = {"covered": "\u2713", "partial": "\u25d0", "missed": "\u2717"}
-STYLE = {"covered": "green", "partial": "yellow", "missed": "red"}
+SYMBOL = {"covered": "\u2713", "partial": "\u25d0", "missed": "\u2717", "contradicted": "\u2260"}
+STYLE = {"covered": "green", "partial": "yellow", "missed": "red", "contradicted": "bold red"}
+WHAT = {"partial": "partly covered", "missed": "missed", "contradicted": "stated incorrectly"}
 FLAG_TEXT = {
     "unverified-quote": "the judge quoted text that is not in the answer; no credit from that quote",
     "uncorroborated": "the judge's credit is not backed by keywords or sentence similarity",
@@ -22,7 +23,11 @@ FLAG_TEXT = {
     "suspected-injection": "the answer contains text addressed to the grader; it earns nothing",
     "too-short": "the answer is too short to grade",
     "off-topic": "nothing in the answer is about the question",
-    "critical-missed": "a critical point is missed, so the score is capped",
+    "critical-missed": "a critical point is missed or stated wrongly, so the score is capped",
+    "negated": "the answer says this point's content under a negation the point does not have",
+    "misconception": "the answer repeats a known misconception about this point",
+    "conflicting-term": "the answer names a specific that contradicts this point",
+    "judge-contradicted": "the LLM judge found this point stated wrongly",
 }
 
 
@@ -42,13 +47,24 @@ def _status(p: PointResult) -> str:
 
 
 def _missed_lines(report: GradeReport) -> list[tuple[PointResult, str]]:
-    out = []
-    for p in report.points:
-        if p.verdict == "covered":
-            continue
-        what = "partly covered" if p.verdict == "partial" else "missed"
-        out.append((p, what))
-    return out
+    """The points to work on, wrong statements first: unlearning comes before adding."""
+    todo = [p for p in report.points if p.verdict != "covered"]
+    todo.sort(key=lambda p: p.verdict != "contradicted")
+    return [(p, WHAT[p.verdict]) for p in todo]
+
+
+def _todo_heading(report: GradeReport) -> str:
+    return "What to fix and add" if report.contradicted else "What to add"
+
+
+def correction_line(p: PointResult) -> str | None:
+    """ "You said '...'; in fact ..." for a contradicted point (None for the others)."""
+    if p.verdict != "contradicted":
+        return None
+    fact = p.correction or p.text
+    if p.evidence is None:
+        return f"In fact: {fact}"
+    return f"You said \u201c{p.evidence.quote}\u201d; in fact: {fact}"
 
 
 def to_markdown(report: GradeReport) -> str:
@@ -69,13 +85,15 @@ def to_markdown(report: GradeReport) -> str:
         lines.append(f"| {i} | {_md_cell(point)} | {_status(p)} | {_md_cell(evidence)} |")
     missed = _missed_lines(r)
     if missed:
-        lines += ["", "### What to add", ""]
+        lines += ["", f"### {_todo_heading(r)}", ""]
         for p, what in missed:
             crit = " (critical)" if p.critical else ""
             lines.append(f"- **{p.text}**{crit} \u2014 {what}.")
+            if fix := correction_line(p):
+                lines.append(f"  {fix}")
             if p.feedback:
                 lines.append(f"  {p.feedback}")
-            if p.expected:
+            if p.expected and p.verdict != "contradicted":
                 lines.append(f"  An interviewer expects something like: \u201c{p.expected}\u201d")
     if r.feedback:
         lines += ["", f"**Feedback:** {r.feedback}"]
@@ -139,15 +157,17 @@ def to_text(report: GradeReport, *, color: bool = False, width: int = 100) -> st
     missed = _missed_lines(r)
     if missed:
         console.print()
-        console.print(Text("What to add", style="bold underline"))
+        console.print(Text(_todo_heading(r), style="bold underline"))
         for p, what in missed:
             head = Text(f"{SYMBOL[p.verdict]} ", style=STYLE[p.verdict])
             head.append(p.text, style="bold")
             head.append(f"  ({what}{', critical' if p.critical else ''})")
             console.print(head)
+            if fix := correction_line(p):
+                console.print(Text(f"   {fix}", style=STYLE["contradicted"]))
             if p.feedback:
                 console.print(Text(f"   {p.feedback}"))
-            if p.expected:
+            if p.expected and p.verdict != "contradicted":
                 console.print(
                     Text(
                         f"   An interviewer expects something like: \u201c{p.expected}\u201d",
@@ -192,7 +212,8 @@ def _missed_summary(row: Any) -> str:
             row.status, ""
         )
     n = len(row.report.points)
-    return f"{len(row.missed)} of {n}"
+    wrong = f" ({len(row.contradicted)} wrong)" if row.contradicted else ""
+    return f"{len(row.missed)} of {n}{wrong}"
 
 
 def _totals_line(report: Any) -> str:
@@ -230,7 +251,7 @@ def sheet_to_text(report: Any, *, color: bool = False, width: int = 100) -> str:
     table.add_column("#", justify="right", width=3)
     table.add_column("question", ratio=4)
     table.add_column("score", justify="right", width=7)
-    table.add_column("points missed", width=14)
+    table.add_column("points missed", width=20)
     for row in report.rows:
         if row.score is not None:
             style = "green" if row.score >= 75 else "yellow" if row.score >= 50 else "red"
@@ -256,6 +277,8 @@ def sheet_to_text(report: Any, *, color: bool = False, width: int = 100) -> str:
                 line = Text(f"  {SYMBOL[p.verdict]} ", style=STYLE[p.verdict])
                 line.append(p.text + (" (critical)" if p.critical else ""))
                 console.print(line)
+                if fix := correction_line(p):
+                    console.print(Text(f"    {fix}", style=STYLE["contradicted"]))
     console.print()
     console.print(Text(_totals_line(report), style="bold"))
     console.print(Text(f"Graded by {report.grader}", style="dim"))
@@ -293,6 +316,8 @@ def sheet_to_markdown(report: Any) -> str:
             if p.verdict != "covered":
                 crit = " **(critical)**" if p.critical else ""
                 lines.append(f"- {SYMBOL[p.verdict]} {p.verdict}: {p.text}{crit}")
+                if fix := correction_line(p):
+                    lines.append(f"  {fix}")
     if report.backend == "offline":
         lines += ["", f"> Note: {OFFLINE_CAVEAT}"]
     return "\n".join(lines) + "\n"
@@ -331,7 +356,11 @@ def sheet_to_junit(report: Any) -> str:
         elif row.status in ("unanswered", "unknown"):
             ET.SubElement(case, "skipped", message=row.error or "unanswered")
         elif row.report is not None:
-            missed = [f"{p.verdict}: {p.text}" for p in row.report.points if p.verdict != "covered"]
+            missed = [
+                f"{p.verdict}: {p.text}" + (f" ({fix})" if (fix := correction_line(p)) else "")
+                for p in row.report.points
+                if p.verdict != "covered"
+            ]
             if row in failures:
                 ET.SubElement(
                     case, "failure", message=f"score {row.score:g} is below {report.fail_under:g}"

@@ -1,9 +1,9 @@
 """From point verdicts to a score and a report, the same for every grader (and for the calibration
 script, which scores its candidate constants with these functions):
 
-    score = 100 x sum(weight x credit) / sum(weight), credit covered 1, partial 0.5, missed 0;
-    a missed critical point caps the score at PARAMS.critical_cap: such an answer is not a good
-    answer.
+    score = 100 x sum(weight x credit) / sum(weight), credit covered 1, partial 0.5, missed and
+    contradicted 0; a critical point missed or contradicted caps the score at PARAMS.critical_cap:
+    such an answer is not a good answer.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from .models import (
     CREDIT,
     FLAG_CRITICAL_MISSED,
+    NO_CREDIT,
     Evidence,
     GradeReport,
     KeyPoint,
@@ -29,22 +30,26 @@ def score_points(points: Sequence[PointResult]) -> tuple[float, float]:
     total = sum(p.weight for p in points)
     raw = 100.0 * sum(p.weight * CREDIT[p.verdict] for p in points) / total if total else 0.0
     capped = raw
-    if any(p.critical and p.verdict == "missed" for p in points):
+    if any(p.critical and p.verdict in NO_CREDIT for p in points):
         capped = min(raw, PARAMS.critical_cap)
     return round(capped, 1), round(raw, 1)
 
 
 def grouped_scores(levels: Any, weights: Any, critical: Any, owner: Any, n: int) -> Any:
     """`score_points` for many answers at once, as fractions 0..1 (numpy). Per point: its verdict
-    level (0 missed, 1 partial, 2 covered), weight, critical flag and the index of the answer it
-    belongs to. The calibration script scores thousands of candidate constant sets with it."""
+    level (0 missed, 1 partial, 2 covered, 3 contradicted), weight, critical flag and the index of
+    the answer it belongs to. The calibration script scores thousands of candidate constant sets
+    with it."""
     import numpy as np
 
-    credit = np.array([CREDIT["missed"], CREDIT["partial"], CREDIT["covered"]])[levels]
+    levels = np.asarray(levels)
+    order = ("missed", "partial", "covered", "contradicted")
+    credit = np.array([CREDIT[v] for v in order])[levels]
     weights = np.asarray(weights, dtype=float)
     total = np.maximum(1e-9, np.bincount(owner, weights, minlength=n))
     raw = np.bincount(owner, weights * credit, minlength=n) / total
-    missed = np.bincount(owner, np.asarray(critical, bool) & (levels == 0), minlength=n) > 0
+    none = (levels == 0) | (levels == 3)
+    missed = np.bincount(owner, np.asarray(critical, bool) & none, minlength=n) > 0
     return np.where(missed, np.minimum(raw, PARAMS.critical_cap / 100), raw)
 
 
@@ -58,6 +63,7 @@ def point_result(
     judge_verdict: Verdict | None = None,
     feedback: str | None = None,
     expected: str | None = None,
+    correction: str | None = None,
     flags: Sequence[str] = (),
 ) -> PointResult:
     return PointResult(
@@ -73,6 +79,7 @@ def point_result(
         judge_verdict=judge_verdict,
         feedback=feedback,
         expected=expected,
+        correction=correction if verdict == "contradicted" else None,
         flags=list(flags),
     )
 

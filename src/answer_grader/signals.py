@@ -14,8 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .contradiction import (
+    Contradiction,
+    PointContent,
+    conflicting_term,
+    misconceptions_of,
+    negation_clash,
+    polarity,
+)
 from .keywords import AnalysedSentence, KeywordEvidence, analyse_all, check_point
-from .models import KeyPoint, Question
+from .models import FLAG_CONFLICT, FLAG_MISCONCEPTION, FLAG_NEGATED, KeyPoint, Misconception, Question
 from .params import PARAMS
 from .semantic import Embedder
 from .text import WORD, Sentence, is_negation, split_sentences, word_count
@@ -38,12 +46,12 @@ def is_list_like(text: str) -> bool:
     if len(words) >= p.list_words and function_share < p.list_function_share:
         return True  # six words and not one "the", "of", "is"...
     items = [i for i in re.split(r"[,;|·•]", text) if WORD.search(i)]
-    # Six or more short items: a catalogue of terms, even with an "and" or "at" among them.
-    return (
-        function_share < p.list_items_function_share
-        and len(items) >= p.list_items
-        and len(words) / len(items) <= p.list_item_words
-    )
+    short = len(words) / max(1, len(items)) <= p.list_item_words
+    # Ten or more short items are a catalogue whatever their articles ("the query, the key, the
+    # value, ..."); six or more, when almost none of the words is a function word.
+    if short and len(items) >= p.list_many_items:
+        return True
+    return function_share < p.list_items_function_share and len(items) >= p.list_items and short
 
 
 def min_answer_words(question: Question) -> int:
@@ -99,6 +107,10 @@ class PointProfile:
     lexical: tuple[frozenset[str], ...]
     # Per keyword group, whether the question itself carries it (then it proves nothing).
     given: tuple[bool, ...]
+    content: PointContent  # what the point asserts and negates (for negation scope)
+    misconceptions: tuple[Misconception, ...]  # those the bank ties to this point
+    claim_words: tuple[frozenset[str], ...]  # per misconception: its content stems the point lacks
+    reference_words: tuple[frozenset[str], ...] = ()  # each reference sentence's content stems
 
     def keyword_baseline(self, embedder: Embedder) -> float:
         """What a bare list of the point's own keywords reaches against the anchors. Needed only
@@ -154,6 +166,7 @@ def _texts_to_embed(question: Question) -> list[str]:
     texts = [*PARAMS.distractors, question.text]
     for point, anchors, _ in _anchors(question):
         texts += [*anchors, keyword_list(point)]
+    texts += [t for m in question.rubric.misconceptions for t in (m.claim, m.correction)]
     return texts
 
 
@@ -162,6 +175,13 @@ def warm_profiles(questions: Sequence[Question], embedder: Embedder) -> None:
     todo = [q for q in questions if q.content_hash not in _profiles_of(embedder)]
     if todo:
         embedder.embed([t for q in todo for t in _texts_to_embed(q)])
+
+
+def hits(point: KeyPoint, sentence: AnalysedSentence) -> bool:
+    """Whether the sentence matches any keyword group of the point."""
+    from .keywords import compile_term, find_term
+
+    return any(find_term(compile_term(t), sentence) for g in point.keywords for t in g)
 
 
 def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfile, ...]:
@@ -174,6 +194,10 @@ def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfil
     distractor_vectors = embedder.embed(distractors)
     asked = content_stems(question.text)
     question_sentences = analyse_all(split_sentences(question.text))
+    reference = analyse_all(split_sentences(question.reference_answer))
+    ref_polarity = [polarity(a, implicit=True) for a in reference]
+    reference_words = tuple(content_stems(a.sentence.text) for a in reference)
+    asked_stems = frozenset(t.stem for a in question_sentences for t in a.tokens)
     out = []
     for point, anchors, expected in anchors_by_point:
         anchor_vectors = embedder.embed(list(anchors))
@@ -187,7 +211,25 @@ def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfil
             any(find_term(compile_term(t), s) for t in group for s in question_sentences)
             for group in point.keywords
         )
-        out.append(PointProfile(point, anchors, expected, baseline, lexical, given))
+        carriers = [pol for a, pol in zip(reference, ref_polarity, strict=True) if hits(point, a)]
+        content = PointContent.of(point, carriers, ref_polarity, asked_stems)
+        wrong = tuple(misconceptions_of(point, question.rubric.misconceptions))
+        point_words = content_stems(point.text) | content_stems(question.text)
+        claim_words = tuple(content_stems(m.claim) - point_words for m in wrong)
+        out.append(
+            PointProfile(
+                point,
+                anchors,
+                expected,
+                baseline,
+                lexical,
+                given,
+                content,
+                wrong,
+                claim_words,
+                reference_words,
+            )
+        )
     return tuple(out)
 
 
@@ -230,6 +272,11 @@ class UnitFeatures:
     novel: tuple[bool, ...]
     clash: tuple[bool, ...]  # the unit is negated where every anchor is not, or the reverse
     terse: tuple[bool, ...]  # notes rather than prose (few function words)
+    # The three signals of a contradiction (contradiction.py), per unit:
+    denied: tuple[frozenset[str], ...] = ()  # the point's content the unit negates
+    conflict: tuple[str | None, ...] = ()  # a declared conflicting term the unit affirms
+    # (how much closer to the nearest misconception than to the point, its index), or None
+    wrong: tuple[tuple[float, int] | None, ...] = ()
 
     def tied(self, novel_floor: float) -> tuple[bool, ...]:
         """Units tied to the point: closer to it by meaning than the question or filler text; or,
@@ -256,6 +303,22 @@ def unit_features(
     analysed = analyse_all([units[i] for i in idx])
     said = [content_stems(units[i].text) for i in idx]
     unit_negated = [negated(units[i].text) for i in idx]
+    polarities = [polarity(a, implicit=True) for a in analysed]
+    copied: dict[int, bool] = {}
+
+    def copies(j: int, prof: PointProfile) -> bool:
+        """Whether unit j is (nearly) a sentence of the reference: the same question's profiles
+        share the reference, so this is computed once per unit."""
+        if j not in copied:
+            share = PARAMS.negated_copy_share
+            copied[j] = any(
+                len(r) >= 3
+                and len(r & said[j]) >= share * len(r)
+                and len(r & said[j]) >= share * len(said[j])
+                for r in prof.reference_words
+            )
+        return copied[j]
+
     out = []
     for prof in profiles(question, embedder):
         raw = [0.0] * len(units)
@@ -265,9 +328,16 @@ def unit_features(
         novel = [False] * len(units)
         clash = [False] * len(units)
         terse = [False] * len(units)
-        polarities = {negated(a) for a in prof.anchors}
+        denied: list[frozenset[str]] = [frozenset()] * len(units)
+        conflict: list[str | None] = [None] * len(units)
+        wrong: list[tuple[float, int] | None] = [None] * len(units)
+        anchor_polarity = {negated(a) for a in prof.anchors}
         if vectors is not None:
             sims = (embedder.embed(list(prof.anchors)) @ vectors.T).max(axis=0)
+            claims = corrections = None
+            if prof.misconceptions:
+                claims = embedder.embed([m.claim for m in prof.misconceptions]) @ vectors.T
+                corrections = embedder.embed([m.correction for m in prof.misconceptions]) @ vectors.T
             groups = [[compile_term(t) for t in g] for g in prof.point.keywords]
             for j, i in enumerate(idx):
                 base = prof.baseline
@@ -280,7 +350,20 @@ def unit_features(
                 share[i] = sum(matched) / len(groups)
                 novel[i] = any(m and not g for m, g in zip(matched, prof.given, strict=True))
                 lexical[i] = max((len(a & said[j]) / len(a) for a in prof.lexical if a), default=0.0)
-                clash[i] = unit_negated[j] not in polarities
+                clash[i] = unit_negated[j] not in anchor_polarity
+                denied[i] = negation_clash(polarities[j], prof.content)
+                conflict[i] = conflicting_term(prof.point, analysed[j])
+                if claims is not None and corrections is not None:
+                    # Closer to the claim than to its own correction: the correction says the
+                    # same things rightly, so it is the sharpest contrast the bank has.
+                    # And it must say something of the claim's own: a word of the claim that
+                    # neither the point nor the question has ("optimizer states" in "it shrinks
+                    # weights and optimizer states"), not only the topic they share.
+                    # What the reference itself says is never a misconception.
+                    k = int(claims[:, j].argmax())
+                    own = prof.claim_words[k] & said[j]
+                    if claims[k, j] >= PARAMS.misconception_min and own and not copies(j, prof):
+                        wrong[i] = (float(claims[k, j] - max(corrections[k, j], sims[j])), k)
         features = UnitFeatures(
             tuple(raw),
             tuple(cal),
@@ -290,6 +373,9 @@ def unit_features(
             tuple(novel),
             tuple(clash),
             tuple(terse),
+            tuple(denied),
+            tuple(conflict),
+            tuple(wrong),
         )
         out.append((prof, features))
     return out
@@ -329,6 +415,58 @@ class PointSignal:
     expected: str | None
     scores: tuple[float, ...]  # every unit's evidence score (for checking an LLM's quotes)
     tied_units: tuple[bool, ...]
+    # A unit that carries the point and states it wrongly (None: none does).
+    contradiction: Contradiction | None = None
+    # Per unit, whether it carries the point and states it wrongly (the LLM cross-check uses it).
+    contradicting: tuple[bool, ...] = ()
+
+
+def find_contradiction(
+    prof: PointProfile, feats: UnitFeatures, scores: Sequence[float], gamma: float
+) -> Contradiction | None:
+    """The first unit that carries the point (tied to it, with evidence of a partial before the
+    polarity penalty) and states it wrongly: a declared conflicting term or a misconception in
+    any of them; a negation of the point's content in the one that carries it best."""
+    tied = feats.tied(PARAMS.novel_floor)
+    evidence = [s + gamma * c if t else 0.0 for s, c, t in zip(scores, feats.clash, tied, strict=True)]
+    carriers = [i for i, e in enumerate(evidence) if e >= PARAMS.partial]
+    if not carriers:
+        return None
+    point = prof.point
+    for i in carriers:
+        if feats.conflict and feats.conflict[i] is not None:
+            return Contradiction(FLAG_CONFLICT, i, point.text, str(feats.conflict[i]))
+    for i in carriers:
+        found = feats.wrong[i] if feats.wrong else None
+        if found is not None and found[0] >= PARAMS.misconception_margin:
+            m = prof.misconceptions[found[1]]
+            return Contradiction(FLAG_MISCONCEPTION, i, m.correction, m.claim)
+    best = max(carriers, key=lambda i: evidence[i])
+    if feats.denied and feats.denied[best]:
+        return Contradiction(FLAG_NEGATED, best, point.text, ", ".join(sorted(feats.denied[best])))
+    return None
+
+
+def _shared_units_capped(scores: list[list[float]]) -> list[list[float]]:
+    """Each unit is the evidence of at most PARAMS.points_per_unit points, those it scores
+    highest for; the other points fall back to their next best unit. On the labelled answers and
+    the references one sentence is the best evidence of at most two points (two sentences in 900
+    carry three or more), while one sentence naming a keyword of every point carried them all."""
+    cap = PARAMS.points_per_unit
+    scores = [list(s) for s in scores]
+    for _ in range(len(scores)):
+        owners: dict[int, list[int]] = {}
+        for k, s in enumerate(scores):
+            best = max(range(len(s)), key=lambda i: s[i], default=None)
+            if best is not None and s[best] >= PARAMS.partial:
+                owners.setdefault(best, []).append(k)
+        crowded = {u: ks for u, ks in owners.items() if len(ks) > cap}
+        if not crowded:
+            break
+        for u, ks in crowded.items():
+            for k in sorted(ks, key=lambda k: -scores[k][u])[cap:]:
+                scores[k][u] = 0.0
+    return scores
 
 
 def point_signals(
@@ -342,11 +480,17 @@ def point_signals(
 ) -> list[PointSignal]:
     """Signals for every key point of `question` in the answer `units`."""
     analysed: list[AnalysedSentence] = analyse_all(units)
+    features = unit_features(question, units, embedder)
+    all_scores = _shared_units_capped(
+        [unit_scores(feats, alpha, beta, gamma, novel_floor) for _, feats in features]
+    )
     out = []
-    for prof, feats in unit_features(question, units, embedder):
-        scores = unit_scores(feats, alpha, beta, gamma, novel_floor)
+    for (prof, feats), scores in zip(features, all_scores, strict=True):
         tied = feats.tied(novel_floor)
+        wrong = find_contradiction(prof, feats, scores, gamma)
         best = max(range(len(units)), key=lambda i: scores[i], default=None)
+        if wrong is not None:
+            best = wrong.unit  # the evidence shown is the wrong statement
         has_best = best is not None and feats.usable[best]
         unit = units[best] if has_best else None
         keywords = check_point(prof.point, [analysed[best]] if has_best else [])
@@ -362,6 +506,7 @@ def point_signals(
                 expected=prof.expected,
                 scores=tuple(scores),
                 tied_units=tied,
+                contradiction=wrong,
             )
         )
     return out
