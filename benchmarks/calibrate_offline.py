@@ -15,9 +15,14 @@ Three sources, fit together (see the comment at the top of src/answer_grader/off
    question pasted back, answers to other questions and the rubric's keywords strung into filler
    prose, terse notes or off-topic sentences (answer_grader.gaming) score low, and half a
    reference scores clearly less than the whole.
-3. tests/data/labelled: 69 interview answers with a human verdict per key point; their agreement
-   (quadratic-weighted kappa on missed/partial/covered) is the third part of the objective, with
-   the bank's questions split into the same number of folds, so it too is reported held out.
+3. tests/data/labelled: the 69 interview answers (strong, medium, weak) with a human verdict per
+   key point; their agreement (quadratic-weighted kappa on missed/partial/covered) is the third
+   part of the objective, with the bank's questions split into the same number of folds, so it
+   too is reported held out. The 69 answers written to state points wrongly or in other words
+   (rows with a `kind`) are left to benchmarks/contradiction.py: these constants weigh how much
+   of a point a sentence says, and what they cannot see, whether it is true, is the contradiction
+   signals' job (applied after them, in signals.point_signals, with the rule that one sentence is
+   the evidence of at most two points).
 
 The expensive part, the per-sentence features of every answer for every point
 (answer_grader.signals.unit_features), is computed once; the search is vectorised over it, with
@@ -59,7 +64,8 @@ WEIGHTS = [
     if a + b <= 1
 ]
 STEP = 0.025
-LEVEL = {"missed": 0, "partial": 1, "covered": 2}
+# A point stated wrongly earns what a missed one does: on this three-level scale, nothing.
+LEVEL = {"missed": 0, "partial": 1, "covered": 2, "contradicted": 0}
 SEMEVAL = Path(__file__).resolve().parents[1].parent / "shared/datasets/semeval2013-train.jsonl"
 
 
@@ -196,6 +202,11 @@ def labelled(folder: Path, embedder) -> tuple[Graded, np.ndarray, np.ndarray]:  
         for line in path.read_text("utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
+                if row.get("kind"):
+                    # The answers written to state points wrongly (part4) measure what the
+                    # evidence constants cannot see, a statement's truth: benchmarks/
+                    # contradiction.py scores them with the whole grader.
+                    continue
                 q = bank.get(row["question_id"])
                 graded.add(q, row["answer"], embedder)
                 human += [LEVEL[row["labels"][p.id]] for p in q.key_points]

@@ -29,6 +29,10 @@ STRATEGIES = {
     "keywords strung into filler prose": gaming.keyword_prose,
     "terse notes": gaming.keyword_fragments,
     "off-topic sentences with the keywords": gaming.off_topic_with_keywords,
+    "one sentence naming a keyword per point": gaming.keyword_sentence,
+    'reference, "It is not true that ..."': gaming.negated_prefix,
+    "reference, main verbs negated": gaming.negated_verbs,
+    'reference, "never" / "no"': gaming.negated_never,
     "the question pasted back": lambda q: q.text,
     "a cooking recipe": lambda q: RECIPE,
 }

@@ -63,7 +63,11 @@ def test_every_labelled_answer_labels_exactly_its_rubrics_points(bank):
             points = [p.id for p in bank.get(row["question_id"]).key_points]
             if sorted(row["labels"]) != sorted(points):
                 wrong.append((row["answer_id"], sorted(set(points) ^ set(row["labels"]))))
-            assert set(row["labels"].values()) <= {"covered", "partial", "missed"}, row["answer_id"]
+            for labels in (row["labels"], row.get("second_reader", {})):
+                verdicts = {"covered", "partial", "missed", "contradicted"}
+                assert set(labels.values()) <= verdicts, row["answer_id"]
+            if "second_reader" in row:
+                assert sorted(row["second_reader"]) == sorted(points), row["answer_id"]
     assert wrong == []
 
 

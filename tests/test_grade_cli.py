@@ -29,7 +29,7 @@ def test_grade_from_stdin_text_report():
     assert "Graded by offline grader" in out
     assert "\u2713 covered" in out and "\u2717 missed" in out
     assert "What to add" in out and "An interviewer expects something like" in out
-    assert "cannot tell a correct statement from its opposite" in out
+    assert "cannot check correctness in general" in " ".join(out.split())  # wrapped
 
 
 def test_grade_from_file_json_matches_the_shipped_schema(tmp_path, bank_dir):

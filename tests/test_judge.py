@@ -170,14 +170,14 @@ def test_master_key_quotes_earn_nothing(fake_server, make_judge, question, ids):
     assert report.points[2].verdict == "missed" and "unverified-quote" in report.points[2].flags
 
 
-def test_credit_for_an_unrelated_quote_is_uncorroborated(fake_server, make_judge, question, ids):
+def test_credit_for_an_unrelated_quote_is_withdrawn(fake_server, make_judge, question, ids):
     answer = ANSWER + " My favourite food is a warm bowl of ramen on a cold evening."
     causal = next(p.id for p in question.key_points if "causal" in p.id)
     quote = "My favourite food is a warm bowl of ramen on a cold evening."
     fake_server.push(good_reply(ids, **{causal: ("covered", quote)}))
     report = grade(question, answer, llm_settings(fake_server.url), judge=make_judge())
     point = next(p for p in report.points if p.id == causal)
-    assert point.verdict == "partial" and point.flags == ["uncorroborated"]
+    assert point.verdict == "missed" and point.flags == ["uncorroborated"]
 
 
 def test_llama_cpp_style_500_falls_back_to_json_object(fake_server, make_judge, question, ids):

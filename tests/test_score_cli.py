@@ -263,3 +263,34 @@ def test_cached_grades_are_not_replayed_for_another_model(monkeypatch):
     cached = [r["totals"]["cached"] for r in (first, other, back)]
     assert cached == [0, 0, 23]
     assert "another embedder" in other["grader"] and "another embedder" not in back["grader"]
+
+
+def test_points_stated_wrongly_are_reported_everywhere(tmp_path, bank):
+    """A sheet whose answer to question 4 is the reference with every sentence denied: each
+    report format says which points it contradicts and what is true instead, the junit output
+    lists them, and stats counts them once the sheet is recorded."""
+    from answer_grader.gaming import negated_prefix
+
+    sheet = tmp_path / "sheet.md"
+    sheet.write_text(f"## Question 4\n\n{negated_prefix(bank.get('4'))}\n", "utf-8")
+    data = json.loads(run("score", str(sheet), "--format", "json").stdout)
+    (row,) = data["rows"]
+    assert row["contradicted"] and set(row["contradicted"]) <= set(row["missed"])
+    point = next(p for p in row["report"]["points"] if p["verdict"] == "contradicted")
+    assert point["correction"] and point["evidence"]["quote"].startswith("It is not true that")
+
+    text = run("score", str(sheet)).stdout
+    assert "wrong)" in text and "You said \u201cIt is not true that" in text
+    markdown = run("score", str(sheet), "--format", "markdown").stdout
+    assert "contradicted:" in markdown and "; in fact: " in markdown
+    junit = ET.fromstring(run("score", str(sheet), "--format", "junit").stdout)
+    assert "contradicted: " in junit.find("testcase/system-out").text
+
+    assert run("score", str(sheet), "--record").exit_code == 0
+    stats = run("stats").stdout
+    lines = stats.splitlines()
+    head = next(line for line in lines if line.split()[:2] == ["#", "question"])
+    row_line = next(line for line in lines if "attention-mechanisms" in line)
+    wrong_column = head.split().index("wrong")
+    assert int(row_line.split()[wrong_column]) == len(row["contradicted"])
+    assert f"{len(row['contradicted'])} points stated wrongly" in stats

@@ -153,29 +153,33 @@ def _semantic_problems(rubric: Rubric, label: str, stem: str) -> list[Problem]:
     for i, point in enumerate(rubric.key_points):
         if counts[point.id] > 1:
             problems.append(Problem(label, f"key_points[{i}].id", f"duplicate id {point.id!r}"))
-        for g, group in enumerate(point.keywords):
-            for t, term in enumerate(group):
-                if isinstance(term, str):
-                    if not re.search(r"[A-Za-z0-9]", term):
-                        where = f"key_points[{i}].keywords[{g}][{t}]"
-                        problems.append(Problem(label, where, "term has no letter or digit"))
-                    continue
-                where = f"key_points[{i}].keywords[{g}][{t}].regex"
-                try:
-                    slow = slow_pattern(term.regex)
-                except regex.error as exc:
-                    problems.append(Problem(label, where, f"invalid regular expression: {exc}"))
-                    continue
-                if slow:
-                    problems.append(
-                        Problem(
-                            label,
-                            where,
-                            f"/{term.regex}/ backtracks catastrophically (it ran over "
-                            f"{CHECK_TIMEOUT:g} s on {48} repeated letters); rewrite it without "
-                            "nested or overlapping repetition, e.g. (a|aa)+ as a+",
-                        )
+        terms = [
+            (f"key_points[{i}].keywords[{g}][{t}]", term)
+            for g, group in enumerate(point.keywords)
+            for t, term in enumerate(group)
+        ]
+        terms += [(f"key_points[{i}].contradicts[{t}]", x) for t, x in enumerate(point.contradicts)]
+        for where, term in terms:
+            if isinstance(term, str):
+                if not re.search(r"[A-Za-z0-9]", term):
+                    problems.append(Problem(label, where, "term has no letter or digit"))
+                continue
+            where = f"{where}.regex"
+            try:
+                slow = slow_pattern(term.regex)
+            except regex.error as exc:
+                problems.append(Problem(label, where, f"invalid regular expression: {exc}"))
+                continue
+            if slow:
+                problems.append(
+                    Problem(
+                        label,
+                        where,
+                        f"/{term.regex}/ backtracks catastrophically (it ran over "
+                        f"{CHECK_TIMEOUT:g} s on {48} repeated letters); rewrite it without "
+                        "nested or overlapping repetition, e.g. (a|aa)+ as a+",
                     )
+                )
     return problems
 
 

@@ -175,9 +175,11 @@ def negation_clash(unit: Polarity, content: PointContent) -> frozenset[str]:
     The reverse, a sentence affirming what the point denies, is left to misconceptions and
     conflicting terms: "BERT's masks were static" affirms what "instead of BERT's static masks"
     denies, rightly."""
-    if unit.whole:
-        return (unit.negated - content.negated) & content.stems
     said = unit.negated | unit.affirmed
+    if unit.whole or len(said) <= PARAMS.short_statement_words:
+        # A denial of the whole statement, or a short sentence (one claim, so what it negates
+        # is what it says): "there is no gap between the terminals".
+        return (unit.negated - content.negated) & content.stems
     share = PARAMS.negated_copy_share
     for words, affirmed, denied in content.copies:
         common = len(said & words)

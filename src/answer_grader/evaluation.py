@@ -1,7 +1,8 @@
 """`grader eval`: how closely the offline grader agrees with human graders on a labelled data set.
 
 Each JSON line: question, reference_answer, student_answer, score, max_score; optionally id,
-question_id, label ("correct" is the positive class of the 2-way task), rubric (key points as
+question_id, label ("correct" is the positive class of the 2-way task; with "contradictory"
+among the labels, the 3-way task of SemEval-2013 is scored too), rubric (key points as
 strings or bank-style objects), corpus (reported separately) and reference_answers (other
 acceptable answers, as strings or objects with a "text"). Without a rubric, key points are
 derived from the reference answer (`bootstrap.derive_key_points`, as `grader new` does); with
@@ -188,24 +189,39 @@ def predict(
     grader: OfflineGrader | None = None,
 ) -> list[float]:
     """The offline grader's score of each row, as a fraction 0..1."""
+    return predict_verdicts(rows, progress, grader)[0]
+
+
+def predict_verdicts(
+    rows: Sequence[EvalRow],
+    progress: Callable[[], None] | None = None,
+    grader: OfflineGrader | None = None,
+) -> tuple[list[float], list[bool]]:
+    """Per row, the offline grader's score (a fraction 0..1, the best over the row's references)
+    and whether grading it against any of them found a point stated wrongly (contradicted)."""
     from .offline import OfflineGrader
 
     grader = grader or OfflineGrader()
     questions: dict[tuple[str, str, str], Question] = {}
     per_row = [versions(row, questions) for row in rows]
     grader.warm([(q, r.student) for r, qs in zip(rows, per_row, strict=True) for q in qs])
-    out = []
+    scores, wrong = [], []
     for row, qs in zip(rows, per_row, strict=True):
-        best = 0.0
+        best, contradicted = -1.0, False
         for q in qs:
             try:
-                best = max(best, grader.grade(q, row.student).score / 100)
+                report = grader.grade(q, row.student)
             except GraderError:  # an empty student answer earns nothing
                 break
-        out.append(best)
+            best = max(best, report.score / 100)
+            # Against any of its references: an answer that denies one acceptable answer's
+            # point states something wrong, whatever it scores against another.
+            contradicted = contradicted or bool(report.contradicted)
+        scores.append(max(best, 0.0))
+        wrong.append(contradicted)
         if progress is not None:
             progress()
-    return out
+    return scores, wrong
 
 
 @dataclass
@@ -218,9 +234,17 @@ class Metrics:
     accuracy: float | None = None
     macro_f1: float | None = None
     thresholds: list[float] = field(default_factory=list)
+    # SemEval-2013's 3-way task (labels correct / contradictory / incorrect), held out the same way
+    macro_f1_3way: float | None = None
+    contradictory_precision: float | None = None
+    contradictory_recall: float | None = None
 
 
-def metrics_for(rows: Sequence[EvalRow], predicted: Sequence[float]) -> Metrics:
+def metrics_for(
+    rows: Sequence[EvalRow],
+    predicted: Sequence[float],
+    contradicted: Sequence[bool] | None = None,
+) -> Metrics:
     from . import metrics as m
 
     human = [r.human for r in rows]
@@ -236,18 +260,45 @@ def metrics_for(rows: Sequence[EvalRow], predicted: Sequence[float]) -> Metrics:
         c = m.held_out_classification(predicted, truth, [r.question_id for r in rows])
         result.accuracy, result.macro_f1 = c["accuracy"], c["macro_f1"]
         result.thresholds = list(c["thresholds"])  # type: ignore[arg-type]
+        if contradicted is not None and any(r.label == "contradictory" for r in rows):
+            three = m.held_out_three_way(
+                predicted, contradicted, [r.label for r in rows], [r.question_id for r in rows]
+            )
+            result.macro_f1_3way = three["macro_f1_3way"]
+            result.contradictory_precision = three["contradictory_precision"]
+            result.contradictory_recall = three["contradictory_recall"]
     return result
 
 
-def evaluate(rows: Sequence[EvalRow], predicted: Sequence[float]) -> dict[str, Any]:
-    """Metrics overall, per corpus and per question, for the grader and the overlap floor."""
+def negation_flip(row: EvalRow) -> bool:
+    """The floor's contradiction: the answer is negated and its best reference is not, or the
+    reverse (text.is_negation, the grader's own cue list)."""
+    from .text import is_negation
+
+    def negated(text: str) -> bool:
+        return any(is_negation(w) for w in words(text))
+
+    best = max(row.references, key=lambda r: overlap(row.student, r))
+    return negated(row.student) != negated(best)
+
+
+def evaluate(
+    rows: Sequence[EvalRow],
+    predicted: Sequence[float],
+    contradicted: Sequence[bool] | None = None,
+) -> dict[str, Any]:
+    """Metrics overall, per corpus and per question, for the grader and the overlap floor (whose
+    contradiction, for the 3-way task, is a negation present in only one of answer and reference)."""
     floors = [floor(r) for r in rows]
+    flips = [negation_flip(r) for r in rows] if contradicted is not None else None
 
     def both(idx: list[int]) -> dict[str, Any]:
         sub = [rows[i] for i in idx]
+        wrong = [contradicted[i] for i in idx] if contradicted is not None else None
+        floor_wrong = [flips[i] for i in idx] if flips is not None else None
         return {
-            "grader": metrics_for(sub, [predicted[i] for i in idx]).__dict__,
-            "unigram_overlap": metrics_for(sub, [floors[i] for i in idx]).__dict__,
+            "grader": metrics_for(sub, [predicted[i] for i in idx], wrong).__dict__,
+            "unigram_overlap": metrics_for(sub, [floors[i] for i in idx], floor_wrong).__dict__,
         }
 
     everything = list(range(len(rows)))

@@ -1,18 +1,37 @@
 """The LLM grader: the judge's verdicts (`judge`), each cross-checked by the offline signals.
 
-Quote verified = found in the answer, whitespace and case normalised, at least three words;
-corroborated = the quoted sentence is tied to the point or carries one of its keyword groups:
+Quote verified = found in the answer, whitespace and case normalised, at least three words. What
+the offline signals say of the quoted sentence, for that point:
+  offline wrong   the sentence states the point wrongly (contradiction.py): negated or a declared
+                  conflicting term (near-certain), or a listed misconception (a doubt);
+  evidence        its offline evidence score reaches PARAMS.partial (PARAMS.covered when the
+                  answer is flagged suspected-injection: a judge that may have been talked to
+                  needs the offline grader's own credit);
+  weak            tied to the point by meaning, without that evidence (a keyword group alone is
+                  not enough: one stuffed sentence carries them all; nor is weak evidence
+                  enough under suspected-injection).
 
-    judge     quote          corroborated   final     flag
-    covered   verified       yes            covered
-    covered   verified       no             partial   uncorroborated
-    covered   not verified   -              partial   unverified-quote  (offline evidence >= covered)
-    covered   not verified   -              missed    unverified-quote  (otherwise)
-    partial   verified       yes            partial
-    partial   verified       no             partial   uncorroborated
-    partial   not verified   -              missed    unverified-quote
-    missed    -              -              missed    (keyword-only if all keywords present
-                                                           but the offline evidence is low)
+    judge          quote          offline                   final          flag
+    covered        verified       negated / conflict        contradicted   negated / conflicting-term
+    covered        verified       misconception             partial        misconception
+    covered        verified       evidence                  covered
+    covered        verified       weak                      partial        uncorroborated
+    covered        verified       neither                   missed         uncorroborated
+    covered        not verified   -                         partial        unverified-quote
+                                                            (offline evidence >= covered, no
+                                                            injection; otherwise missed)
+    partial        verified       negated / conflict        contradicted   negated / conflicting-term
+    partial        verified       evidence or weak          partial        (uncorroborated if weak)
+    partial        verified       neither                   missed         uncorroborated
+    partial        not verified   -                         missed         unverified-quote
+    contradicted   verified       -                         contradicted   judge-contradicted
+    contradicted   not verified   -                         missed         unverified-quote
+    missed         -              -                         missed         (keyword-only if all
+                                                            keywords present but the offline
+                                                            evidence is low)
+
+So a judge that credits everything, obeys an injection or quotes the wrong sentence gets no
+more than the offline evidence of the sentences it quotes allows.
 
 The grader owns its concurrency: `grade_many` sends every judge request first, computes the
 offline signals while they are out, and cross-checks each answer as its reply arrives.
@@ -29,7 +48,12 @@ from .errors import GraderError
 from .grading import clean_answer, grade_or_error, needs_judge
 from .keywords import analyse_all, check_point
 from .models import (
+    FLAG_CONFLICT,
+    FLAG_INJECTION,
+    FLAG_JUDGE_CONTRADICTED,
     FLAG_KEYWORD_ONLY,
+    FLAG_MISCONCEPTION,
+    FLAG_NEGATED,
     FLAG_UNCORROBORATED,
     FLAG_UNVERIFIED_QUOTE,
     Evidence,
@@ -103,33 +127,69 @@ def llm_verdict(
     signal: PointSignal,
     answer: str,
     units: Sequence[Sentence],
+    *,
+    injected: bool = False,
 ) -> Verdicts:
     """The final verdict on one point from the judge's and the offline signals (the table above)."""
     if judged == "missed":
         keyword_only = signal.keywords_anywhere and signal.score < PARAMS.partial
         return Verdicts("missed", (FLAG_KEYWORD_ONLY,) if keyword_only else (), None)
     if not verify_quote(quote, answer):
-        if judged == "covered" and signal.score >= PARAMS.covered:
+        if judged == "covered" and signal.score >= PARAMS.covered and not injected:
             return Verdicts("partial", (FLAG_UNVERIFIED_QUOTE,), evidence_of(signal))
         return Verdicts("missed", (FLAG_UNVERIFIED_QUOTE,), None)
     assert quote is not None  # verify_quote is False for None
     idx = _units_for_quote(quote, units)
     keywords = check_point(signal.point, analyse_all([units[i] for i in idx]))
-    corroborated = any(signal.tied_units[i] for i in idx) or bool(keywords.hits)
     line = units[idx[0]].line if idx else None
     evidence = Evidence(quote=quote.strip(), line=line, terms=[h.term for h in keywords.hits])
-    if corroborated:
+    stated = [signal.contradicting[i] for i in idx if i < len(signal.contradicting)]
+    wrong = next((c for c in stated if c is not None), None)
+    if judged == "contradicted":
+        fix = wrong.correction if wrong is not None else signal.point.text
+        return Verdicts("contradicted", (FLAG_JUDGE_CONTRADICTED,), evidence, fix)
+    if wrong is not None and wrong.kind in (FLAG_NEGATED, FLAG_CONFLICT):
+        return Verdicts("contradicted", (wrong.kind,), evidence, wrong.correction)
+    if wrong is not None:  # a listed misconception: the judge may know better, but not for sure
+        return Verdicts("partial", (wrong.kind,), evidence)
+    best = max((signal.scores[i] for i in idx), default=0.0)
+    # Tied by meaning, not by a keyword alone: a keyword-stuffed sentence carries every group.
+    weak = any(signal.tied_units[i] for i in idx)
+    needed = PARAMS.covered if injected else PARAMS.partial
+    if best >= needed:
         return Verdicts(judged, (), evidence)
-    return Verdicts("partial", (FLAG_UNCORROBORATED,), evidence)
+    if best >= PARAMS.partial or (weak and not injected):
+        flags = () if judged == "partial" and best >= PARAMS.partial else (FLAG_UNCORROBORATED,)
+        return Verdicts("partial", flags, evidence)
+    return Verdicts("missed", (FLAG_UNCORROBORATED,), None)
 
 
-def confidence_llm(points: Sequence[PointResult], caveats: Sequence[str]) -> str:
-    """High when every verdict is corroborated (a verified quote, offline evidence that agrees)
-    and the server honoured the request as sent; medium when at most a third of the points are in
-    doubt; low beyond."""
-    doubts = {FLAG_UNVERIFIED_QUOTE, FLAG_UNCORROBORATED}
+def _weak_credits_capped(points: list[PointResult], p: Prepared) -> list[PointResult]:
+    """A quoted sentence backs at most PARAMS.points_per_unit credits that only its meaning
+    supports (flagged uncorroborated), as the offline grader lets a sentence be the evidence of
+    at most that many points: a judge that credits every point from one sentence is not
+    believed for the rest, which keep the points whose offline evidence there is highest."""
+    by_quote: dict[str, list[int]] = {}
+    for k, pt in enumerate(points):
+        if pt.evidence is not None and FLAG_UNCORROBORATED in pt.flags and pt.verdict != "missed":
+            by_quote.setdefault(pt.evidence.quote, []).append(k)
+    out = list(points)
+    for ks in by_quote.values():
+        ks.sort(key=lambda k: -(points[k].semantic or 0.0))
+        for k in ks[PARAMS.points_per_unit :]:
+            out[k] = points[k].model_copy(update={"verdict": "missed", "evidence": None})
+    return out
+
+
+def confidence_llm(
+    points: Sequence[PointResult], caveats: Sequence[str], *, injected: bool = False
+) -> str:
+    """High when every verdict is corroborated (a verified quote, offline evidence that agrees),
+    the server honoured the request as sent and nothing in the answer addresses the grader;
+    medium when at most a third of the points are in doubt; low beyond."""
+    doubts = {FLAG_UNVERIFIED_QUOTE, FLAG_UNCORROBORATED, FLAG_MISCONCEPTION}
     flagged = sum(bool(doubts & set(pt.flags)) for pt in points)
-    if flagged == 0 and not caveats:
+    if flagged == 0 and not caveats and not injected:
         return "high"
     return "medium" if flagged <= len(points) // 3 else "low"
 
@@ -163,9 +223,13 @@ class LLMGrader:
     def _combine(self, p: Prepared, result: object) -> GradeReport:
         judgement = result.judgement  # type: ignore[attr-defined]
         points = []
+        injected = FLAG_INJECTION in p.flags
         for signal, judged in zip(p.signals, judgement.points, strict=True):
-            combined = llm_verdict(judged.verdict, judged.evidence, signal, p.text, p.units)
+            combined = llm_verdict(
+                judged.verdict, judged.evidence, signal, p.text, p.units, injected=injected
+            )
             points.append(result_of(signal, combined, judged.verdict, judged.feedback))
+        points = _weak_credits_capped(points, p)
         caveats = []
         if result.mode != "json_schema":  # type: ignore[attr-defined]
             caveats.append(f"The server does not enforce JSON schemas; used {result.mode} output.")  # type: ignore[attr-defined]
@@ -177,7 +241,7 @@ class LLMGrader:
             backend=self.backend,
             grader=self.name,
             model=self.model,
-            confidence=confidence_llm(points, caveats),
+            confidence=confidence_llm(points, caveats, injected=injected),
             words=p.words,
             flags=p.flags,
             feedback=judgement.overall_feedback,

@@ -103,3 +103,52 @@ def held_out_classification(
         "macro_f1": macro_f1(t, predicted),
         "thresholds": cuts,  # type: ignore[dict-item]
     }
+
+
+THREE_WAY = ("correct", "contradictory", "incorrect")
+
+
+def macro_f1_labels(truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> float:
+    """Macro-F1 over `labels` (SemEval-2013's 3-way task: correct, contradictory, incorrect)."""
+    t, p = np.asarray(truth), np.asarray(predicted)
+    scores = []
+    for c in labels:
+        tp = int(((p == c) & (t == c)).sum())
+        fp = int(((p == c) & (t != c)).sum())
+        fn = int(((p != c) & (t == c)).sum())
+        scores.append(2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else 0.0)
+    return float(np.mean(scores))
+
+
+def three_way(scores: np.ndarray, contradicted: np.ndarray, cut: float) -> np.ndarray:
+    """correct at or above the cut; below it, contradictory if a point was stated wrongly, else
+    incorrect."""
+    return np.where(scores >= cut, "correct", np.where(contradicted, "contradictory", "incorrect"))
+
+
+def held_out_three_way(
+    scores: Sequence[float],
+    contradicted: Sequence[bool],
+    truth: Sequence[str],
+    groups: Sequence[str],
+) -> dict[str, float | None]:
+    """3-way macro-F1 and the contradictory class's precision and recall, each half's cut chosen
+    (for the best 3-way macro-F1) on the other half of the questions only."""
+    s, c, t = np.asarray(scores, float), np.asarray(contradicted, bool), np.asarray(truth)
+    half = split_by_group(groups)
+    predicted = np.full(len(s), "incorrect", dtype=object)
+    for fit, apply in ((half, ~half), (~half, half)):
+        if fit.any() and apply.any():
+            candidates = np.unique(np.round(s[fit], 3))
+            cut = max(
+                candidates,
+                key=lambda x: macro_f1_labels(t[fit], three_way(s[fit], c[fit], x), THREE_WAY),
+            )
+            predicted[apply] = three_way(s[apply], c[apply], cut)
+    said = predicted == "contradictory"
+    actual = t == "contradictory"
+    return {
+        "macro_f1_3way": macro_f1_labels(t, predicted, THREE_WAY),
+        "contradictory_precision": float((said & actual).sum() / said.sum()) if said.any() else None,
+        "contradictory_recall": float((said & actual).sum() / actual.sum()) if actual.any() else None,
+    }

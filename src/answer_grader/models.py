@@ -131,8 +131,9 @@ CREDIT: dict[str, float] = {"covered": 1.0, "partial": 0.5, "missed": 0.0, "cont
 NO_CREDIT = ("missed", "contradicted")
 # What every offline report (and sheet report) says of its limits: one wording, everywhere.
 OFFLINE_CAVEAT = (
-    "Graded offline by sentence similarity and keywords: it finds where a point is discussed, but "
-    "cannot tell a correct statement from its opposite. Use an LLM judge for a check of correctness."
+    "Graded offline by sentence similarity and keywords: it finds where a point is discussed and "
+    "catches some wrong statements (denials, the bank's known misconceptions), but cannot check "
+    "correctness in general. Use an LLM judge for that."
 )
 
 # Flags a point or a report can carry. Documented in the README's grading section.

@@ -58,6 +58,7 @@ class Verdicts:
     verdict: Verdict
     flags: tuple[str, ...]
     evidence: Evidence | None
+    correction: str | None = None  # for a contradicted point: what is true instead
 
 
 def evidence_of(signal: PointSignal) -> Evidence | None:
@@ -69,8 +70,9 @@ def evidence_of(signal: PointSignal) -> Evidence | None:
 
 
 def offline_verdict(signal: PointSignal) -> Verdicts:
-    if signal.contradiction is not None:
-        return Verdicts("contradicted", (signal.contradiction.kind,), evidence_of(signal))
+    wrong = signal.contradiction
+    if wrong is not None:
+        return Verdicts("contradicted", (wrong.kind,), evidence_of(signal), wrong.correction)
     s = signal.score
     if s >= PARAMS.covered:
         return Verdicts("covered", (), evidence_of(signal))
@@ -104,7 +106,7 @@ def result_of(
         judge_verdict=judged,
         feedback=feedback,
         expected=signal.expected,
-        correction=signal.contradiction.correction if signal.contradiction else None,
+        correction=combined.correction,
         flags=combined.flags,
     )
 

@@ -46,6 +46,7 @@ class OfflineParams:
     negation_window: int  # a cue at most this many words before a keyword negates it
     negation_scope: int  # a cue denies this many content words after it, in its clause
     negated_copy_share: float  # a sentence sharing this share of a point's words copies it
+    short_statement_words: int  # a sentence of at most this many content words is one claim
     misconception_margin: float  # this much closer to a misconception than to its point: wrong
     misconception_min: float  # ... and at least this similar to the misconception's claim
     max_answer_chars: int  # longer answers are refused

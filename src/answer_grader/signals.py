@@ -145,13 +145,21 @@ def profiles(question: Question, embedder: Embedder) -> tuple[PointProfile, ...]
 
 
 _ANCHORS: dict[str, list[tuple[KeyPoint, tuple[str, ...], str | None]]] = {}
+_REFERENCE: dict[str, list[AnalysedSentence]] = {}
+
+
+def _reference(question: Question) -> list[AnalysedSentence]:
+    """The reference answer's sentences, analysed once per rubric content."""
+    if question.content_hash not in _REFERENCE:
+        _REFERENCE[question.content_hash] = analyse_all(split_sentences(question.reference_answer))
+    return _REFERENCE[question.content_hash]
 
 
 def _anchors(question: Question) -> list[tuple[KeyPoint, tuple[str, ...], str | None]]:
     """Each point with its anchors; the keyword check of the reference behind it is the slow
     part, so the result is kept per rubric content."""
     if question.content_hash not in _ANCHORS:
-        reference = analyse_all(split_sentences(question.reference_answer))
+        reference = _reference(question)
         out = []
         for point in question.key_points:
             ev = check_point(point, reference)
@@ -177,11 +185,23 @@ def warm_profiles(questions: Sequence[Question], embedder: Embedder) -> None:
         embedder.embed([t for q in todo for t in _texts_to_embed(q)])
 
 
-def hits(point: KeyPoint, sentence: AnalysedSentence) -> bool:
-    """Whether the sentence matches any keyword group of the point."""
+def mentions(point: KeyPoint, sentence: AnalysedSentence) -> bool:
+    """Whether the sentence mentions any keyword term of the point (a plain term's first stem, or
+    its joined form, in the sentence's vocabulary; a regex term searched): a cheap superset of
+    the keyword check, enough to pick the reference sentences about the point."""
     from .keywords import compile_term, find_term
 
-    return any(find_term(compile_term(t), sentence) for g in point.keywords for t in g)
+    for group in point.keywords:
+        for t in group:
+            term = compile_term(t)
+            if term.pattern is not None:
+                if find_term(term, sentence):
+                    return True
+            elif term.stems[:1] and (
+                term.stems[0] in sentence.vocabulary or term.joined in sentence.vocabulary
+            ):
+                return True
+    return False
 
 
 def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfile, ...]:
@@ -194,7 +214,7 @@ def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfil
     distractor_vectors = embedder.embed(distractors)
     asked = content_stems(question.text)
     question_sentences = analyse_all(split_sentences(question.text))
-    reference = analyse_all(split_sentences(question.reference_answer))
+    reference = _reference(question)
     ref_polarity = [polarity(a, implicit=True) for a in reference]
     reference_words = tuple(content_stems(a.sentence.text) for a in reference)
     asked_stems = frozenset(t.stem for a in question_sentences for t in a.tokens)
@@ -211,7 +231,7 @@ def _build_profiles(question: Question, embedder: Embedder) -> tuple[PointProfil
             any(find_term(compile_term(t), s) for t in group for s in question_sentences)
             for group in point.keywords
         )
-        carriers = [pol for a, pol in zip(reference, ref_polarity, strict=True) if hits(point, a)]
+        carriers = [pol for a, pol in zip(reference, ref_polarity, strict=True) if mentions(point, a)]
         content = PointContent.of(point, carriers, ref_polarity, asked_stems)
         wrong = tuple(misconceptions_of(point, question.rubric.misconceptions))
         point_words = content_stems(point.text) | content_stems(question.text)
@@ -417,31 +437,38 @@ class PointSignal:
     tied_units: tuple[bool, ...]
     # A unit that carries the point and states it wrongly (None: none does).
     contradiction: Contradiction | None = None
-    # Per unit, whether it carries the point and states it wrongly (the LLM cross-check uses it).
-    contradicting: tuple[bool, ...] = ()
+    # Per unit tied to the point, how it states the point wrongly (a FLAG_* kind; None: it does
+    # not): what the LLM cross-check holds against a judge's credit for that unit.
+    contradicting: tuple[Contradiction | None, ...] = ()
 
 
 def find_contradiction(
     prof: PointProfile, feats: UnitFeatures, scores: Sequence[float], gamma: float
 ) -> Contradiction | None:
-    """The first unit that carries the point (tied to it, with evidence of a partial before the
-    polarity penalty) and states it wrongly: a declared conflicting term or a misconception in
-    any of them; a negation of the point's content in the one that carries it best."""
+    """The first unit that states the point wrongly: one tied to the point that repeats one of its
+    misconceptions; one that carries it (tied, with evidence of a partial before the polarity
+    penalty) with a declared conflicting term; or the unit tied to it with the best evidence, if
+    it negates the point's content."""
     tied = feats.tied(PARAMS.novel_floor)
     evidence = [s + gamma * c if t else 0.0 for s, c, t in zip(scores, feats.clash, tied, strict=True)]
-    carriers = [i for i, e in enumerate(evidence) if e >= PARAMS.partial]
-    if not carriers:
-        return None
     point = prof.point
-    for i in carriers:
-        if feats.conflict and feats.conflict[i] is not None:
-            return Contradiction(FLAG_CONFLICT, i, point.text, str(feats.conflict[i]))
-    for i in carriers:
-        found = feats.wrong[i] if feats.wrong else None
+    # A misconception is its own evidence of what the sentence is about (it is tied to this point
+    # in the bank): a sentence that states it need not also carry the point's right wording.
+    for i in range(len(scores)):
+        found = feats.wrong[i] if feats.wrong and tied[i] else None
         if found is not None and found[0] >= PARAMS.misconception_margin:
             m = prof.misconceptions[found[1]]
             return Contradiction(FLAG_MISCONCEPTION, i, m.correction, m.claim)
-    best = max(carriers, key=lambda i: evidence[i])
+    carriers = [i for i, e in enumerate(evidence) if e >= PARAMS.partial]
+    for i in carriers:
+        if feats.conflict and feats.conflict[i] is not None:
+            return Contradiction(FLAG_CONFLICT, i, point.text, str(feats.conflict[i]))
+    # A negation lowers a sentence's evidence (its keywords no longer count, and the polarity
+    # penalty), so the sentence looked at is the best tied to the point, carrier or not.
+    pool = [i for i, t in enumerate(tied) if t]
+    if not pool:
+        return None
+    best = max(pool, key=lambda i: evidence[i])
     if feats.denied and feats.denied[best]:
         return Contradiction(FLAG_NEGATED, best, point.text, ", ".join(sorted(feats.denied[best])))
     return None
@@ -507,6 +534,29 @@ def point_signals(
                 scores=tuple(scores),
                 tied_units=tied,
                 contradiction=wrong,
+                contradicting=unit_contradictions(prof, feats, tied),
             )
         )
     return out
+
+
+def unit_contradictions(
+    prof: PointProfile, feats: UnitFeatures, tied: Sequence[bool]
+) -> tuple[Contradiction | None, ...]:
+    """For each unit tied to the point, the contradiction it carries, whatever its evidence."""
+    out: list[Contradiction | None] = []
+    point = prof.point
+    for i, t in enumerate(tied):
+        found: Contradiction | None = None
+        wrong = feats.wrong[i] if feats.wrong else None
+        if not t:
+            pass
+        elif feats.conflict and feats.conflict[i] is not None:
+            found = Contradiction(FLAG_CONFLICT, i, point.text, str(feats.conflict[i]))
+        elif feats.denied and feats.denied[i]:
+            found = Contradiction(FLAG_NEGATED, i, point.text, ", ".join(sorted(feats.denied[i])))
+        elif wrong is not None and wrong[0] >= PARAMS.misconception_margin:
+            m = prof.misconceptions[wrong[1]]
+            found = Contradiction(FLAG_MISCONCEPTION, i, m.correction, m.claim)
+        out.append(found)
+    return tuple(out)

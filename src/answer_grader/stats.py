@@ -17,6 +17,7 @@ class QuestionProgress:
     attempts: int
     scores: tuple[float, ...]  # graded attempts, oldest first
     due: datetime | None  # the next review (None: never graded)
+    wrong: int = 0  # points stated wrongly (contradicted) in the last graded attempt
 
     @property
     def best(self) -> float | None:
@@ -34,6 +35,7 @@ class Progress:
     attempts: int
     graded: int
     scores: tuple[float, ...]  # every graded attempt's score, oldest first
+    wrong: int = 0  # points stated wrongly (contradicted), over every graded attempt
 
     @property
     def ungraded(self) -> int:
@@ -51,7 +53,9 @@ def progress(
         mine = [a for a in ordered if a.question_id == q.id]
         if mine or q.id in due:
             scores = tuple(a.score for a in mine if a.score is not None)
-            rows.append(QuestionProgress(q, len(mine), scores, due.get(q.id)))  # type: ignore[arg-type]
+            last = next((a.report for a in reversed(mine) if a.report is not None), None)
+            wrong = len(last.contradicted) if last is not None else 0
+            rows.append(QuestionProgress(q, len(mine), scores, due.get(q.id), wrong))  # type: ignore[arg-type]
     by_id = {q.id: q for q in questions}
     per_topic: dict[str, list[float]] = {}
     for a in graded:
@@ -59,8 +63,9 @@ def progress(
             for t in by_id[a.question_id].rubric.topics:
                 per_topic.setdefault(t, []).append(a.score or 0.0)
     topics = tuple((t, len(v), sum(v) / len(v)) for t, v in sorted(per_topic.items()))
+    wrong = sum(len(a.report.contradicted) for a in graded if a.report is not None)
     return Progress(
-        tuple(rows), topics, len(ordered), len(graded), tuple(a.score or 0.0 for a in graded)
+        tuple(rows), topics, len(ordered), len(graded), tuple(a.score or 0.0 for a in graded), wrong
     )
 
 

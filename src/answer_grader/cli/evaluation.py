@@ -39,18 +39,21 @@ def eval_(
 
     Pearson, Spearman and RMSE on scores scaled to each row's max_score; quadratic-weighted kappa
     on fifths; for labelled rows, accuracy and macro-F1 with the threshold chosen on the other half
-    of the questions; all beside the unigram-overlap floor. A row with reference_answers is graded
+    of the questions, and with "contradictory" labels the 3-way macro-F1 and that class's
+    precision and recall; all beside the unigram-overlap floor. A row with reference_answers is graded
     against each of them and keeps its best score."""
-    from ..evaluation import evaluate, load_rows, predict, sample
+    from ..evaluation import evaluate, load_rows, predict_verdicts, sample
 
     _check_output(plot)
     rows = sample(load_rows(data), limit, sample_size, seed)
     progress = _Progress(len(rows))
     try:
-        predicted = predict(rows, progress=lambda: progress(None), grader=_offline())
+        predicted, contradicted = predict_verdicts(
+            rows, progress=lambda: progress(None), grader=_offline()
+        )
     finally:
         progress.close()
-    result = evaluate(rows, predicted)
+    result = evaluate(rows, predicted, contradicted)
     if plot is not None:
         try:
             _scatter(result, plot)
@@ -89,6 +92,22 @@ def _eval_text(result: dict[str, Any], per_question: bool) -> str:
                 ]
             )
     out = [f"{result['rows']} rows", _columns(rows, header)]
+    three = [
+        [name, "offline grader" if scorer == "grader" else "unigram overlap + negation", *cells]
+        for name, both in scopes
+        for scorer in ("grader", "unigram_overlap")
+        if (m := both[scorer])["macro_f1_3way"] is not None
+        for cells in [
+            [
+                _fmt(m["macro_f1_3way"]),
+                _fmt(m["contradictory_precision"]),
+                _fmt(m["contradictory_recall"]),
+            ]
+        ]
+    ]
+    if three:
+        head3 = ["scope", "scorer", "3-way macro-F1", "contradictory precision", "recall"]
+        out += ["", _columns(three, head3)]
     if per_question:
         qrows = [
             [qid, str(q["n"]), f"{q['human_mean']:.2f}", f"{q['grader_mean']:.2f}", _fmt(q["pearson"])]
@@ -97,7 +116,9 @@ def _eval_text(result: dict[str, Any], per_question: bool) -> str:
         out += ["", _columns(qrows, ["question", "n", "human mean", "grader mean", "pearson"])]
     out.append(
         "\nAccuracy and macro-F1 (2-way: label 'correct' or not) use a threshold chosen on "
-        "the other half of the questions, never on the rows scored."
+        "the other half of the questions, never on the rows scored; so does the 3-way task "
+        "(correct above the threshold; below it, contradictory if a point was stated wrongly, "
+        "for the floor if only one of answer and reference is negated; else incorrect)."
     )
     return "\n".join(out)
 

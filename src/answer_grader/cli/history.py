@@ -128,13 +128,18 @@ def stats(bank: Path | None) -> None:
     rows = [
         [str(r.question.number), r.question.id, str(r.attempts), num(r.best), num(r.last), *more]
         for r in p.questions
-        for more in [(due(r.due), sparkline(r.scores))]
+        for more in [(str(r.wrong), due(r.due), sparkline(r.scores))]
     ]
-    click.echo(_columns(rows, ["#", "question", "attempts", "best", "last", "next due", "scores"]))
+    head = ["#", "question", "attempts", "best", "last", "wrong", "next due", "scores"]
+    click.echo(_columns(rows, head))
     if p.topics:
         trows = [[t, str(n), f"{mean:.1f}"] for t, n, mean in p.topics]
         click.echo("\n" + _columns(trows, ["topic", "graded attempts", "mean score"]))
     regrade = f", {p.ungraded} ungraded (grader history --regrade)" if p.ungraded else ""
+    wrong = f"; {p.wrong} point{'s' * (p.wrong != 1)} stated wrongly" if p.wrong else ""
     click.echo(
-        f"\n{p.attempts} attempts, {p.graded} graded{regrade}. Scores over time: {sparkline(p.scores)}"
+        f"\n{p.attempts} attempts, {p.graded} graded{regrade}{wrong}. "
+        f"Scores over time: {sparkline(p.scores)}"
     )
+    if p.questions:
+        click.echo('"wrong": points of the last graded attempt stated incorrectly (contradicted).')
