@@ -6,7 +6,8 @@ prompt, the schema) fails loudly instead of reaching a network:
 
     GRADER_RECORD=fake pytest tests/test_cassettes.py     # the scripted server (started here)
     GRADER_RECORD=llama pytest tests/test_cassettes.py    # a llama_cpp.server on 127.0.0.1:8088
-                                                          # serving SmolLM2-135M (see README)
+                                                          # serving SmolLM2-135M with --n_ctx 4096
+                                                          # (see README)
 Requests match on method, URL and JSON body. Authorization and organisation/project headers are
 filtered from requests; responses keep only their content type.
 """
@@ -126,11 +127,13 @@ LLAMA_CASSETTE = CASSETTES / "judge_llama_cpp_smollm2.yaml"
     not LLAMA_CASSETTE.exists() and not recording("llama"), reason="no llama.cpp cassette recorded"
 )
 def test_real_llama_cpp_server_through_cassette(bank):
-    """A real OpenAI-compatible server (llama_cpp.server 0.3.36, SmolLM2-135M-Instruct Q4_1): it
+    """A real OpenAI-compatible server (llama_cpp.server 0.3.36, SmolLM2-135M-Instruct Q4_1,
+    --n_ctx 4096: the judge's prompt, with each point's misconceptions, is about 2,400 tokens): it
     answers the strict json_schema request with HTTP 500 ("Input should be 'text' or
     'json_object'"), so the judge falls back to json_object at once, without spending a retry; the
-    tiny model then loops inside the JSON grammar until it is cut off, twice, and the answer is
-    reported as not graded (exit 4), never as a score of 0."""
+    tiny model then returns JSON of the right shape with invented point ids, again after the one
+    re-ask that names the error, and the answer is reported as not graded (exit 4), never as a
+    score of 0."""
     question = bank.get("attention-mechanisms")
     with cassette("judge_llama_cpp_smollm2", recording("llama")) as tape:
         try:
@@ -150,7 +153,7 @@ def test_real_llama_cpp_server_through_cassette(bank):
     assert [r["status"]["code"] for r in tape.responses] == [500, 200, 200]
     assert isinstance(outcome, JudgeError), outcome
     assert outcome.exit_code == 4
-    assert "cut off" in str(outcome)
+    assert "could not grade" in str(outcome) and "unknown point ids" in str(outcome)
 
 
 KEY_LIKE = re.compile(
