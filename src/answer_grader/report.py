@@ -138,7 +138,7 @@ def to_text(report: GradeReport, *, color: bool = False, width: int = 100) -> st
     table = Table(show_lines=False, expand=True, header_style="bold")
     table.add_column("#", justify="right", width=2)
     table.add_column("Key point", ratio=3)
-    table.add_column("Status", width=10, no_wrap=True)
+    table.add_column("Status", width=14, no_wrap=True)  # "≠ contradicted"
     table.add_column("Evidence from your answer", ratio=3)
     for i, p in enumerate(r.points, 1):
         point = Text(p.text)
@@ -164,7 +164,7 @@ def to_text(report: GradeReport, *, color: bool = False, width: int = 100) -> st
             head.append(f"  ({what}{', critical' if p.critical else ''})")
             console.print(head)
             if fix := correction_line(p):
-                console.print(Text(f"   {fix}", style=STYLE["contradicted"]))
+                console.print(Text(f"   {fix}"))
             if p.feedback:
                 console.print(Text(f"   {p.feedback}"))
             if p.expected and p.verdict != "contradicted":

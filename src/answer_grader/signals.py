@@ -311,16 +311,21 @@ class UnitFeatures:
 
 
 def unit_features(
-    question: Question, units: Sequence[Sentence], embedder: Embedder
+    question: Question,
+    units: Sequence[Sentence],
+    embedder: Embedder,
+    analysed_units: Sequence[AnalysedSentence] | None = None,
 ) -> list[tuple[PointProfile, UnitFeatures]]:
-    """Features of every unit for every key point; the expensive step, done once per answer."""
+    """Features of every unit for every key point; the expensive step, done once per answer.
+    `analysed_units`: the units already analysed (keywords.analyse_all), if the caller has them."""
     from .keywords import compile_term, find_term
 
     min_words = min_unit_words(question)
     ok = [usable(u, min_words) for u in units]
     idx = [i for i, flag in enumerate(ok) if flag]
     vectors = embedder.embed([units[i].text for i in idx]) if idx else None
-    analysed = analyse_all([units[i] for i in idx])
+    every = analysed_units if analysed_units is not None else analyse_all(units)
+    analysed = [every[i] for i in idx]
     said = [content_stems(units[i].text) for i in idx]
     unit_negated = [negated(units[i].text) for i in idx]
     polarities = [polarity(a, implicit=True) for a in analysed]
@@ -507,7 +512,7 @@ def point_signals(
 ) -> list[PointSignal]:
     """Signals for every key point of `question` in the answer `units`."""
     analysed: list[AnalysedSentence] = analyse_all(units)
-    features = unit_features(question, units, embedder)
+    features = unit_features(question, units, embedder, analysed)
     all_scores = _shared_units_capped(
         [unit_scores(feats, alpha, beta, gamma, novel_floor) for _, feats in features]
     )
