@@ -6,7 +6,7 @@ prompt, the schema) fails loudly instead of reaching a network:
 
     GRADER_RECORD=fake pytest tests/test_cassettes.py     # the scripted server (started here)
     GRADER_RECORD=llama pytest tests/test_cassettes.py    # a llama_cpp.server on 127.0.0.1:8088
-                                                          # serving SmolLM2-135M with --n_ctx 4096
+                                                          # serving SmolLM2-135M with --n_ctx 8192
                                                           # (see README)
 Requests match on method, URL and JSON body. Authorization and organisation/project headers are
 filtered from requests; responses keep only their content type.
@@ -128,12 +128,13 @@ LLAMA_CASSETTE = CASSETTES / "judge_llama_cpp_smollm2.yaml"
 )
 def test_real_llama_cpp_server_through_cassette(bank):
     """A real OpenAI-compatible server (llama_cpp.server 0.3.36, SmolLM2-135M-Instruct Q4_1,
-    --n_ctx 4096: the judge's prompt, with each point's misconceptions, is about 2,400 tokens): it
-    answers the strict json_schema request with HTTP 500 ("Input should be 'text' or
-    'json_object'"), so the judge falls back to json_object at once, without spending a retry; the
-    tiny model then returns JSON of the right shape with invented point ids, again after the one
-    re-ask that names the error, and the answer is reported as not graded (exit 4), never as a
-    score of 0."""
+    --n_ctx 8192: the judge's prompt, with each point's misconceptions and, in json_object mode,
+    the question's schema, is about 3,800 tokens): it answers the strict json_schema request with
+    HTTP 500 ("Input should be 'text' or 'json_object'"), so the judge falls back to json_object
+    at once, without spending a retry. There llama.cpp enforces the per-question schema by
+    grammar: the tiny model writes the question's own point ids, in order, and no other (before
+    that schema it invented ids such as "PointJudgement"), until the 300 tokens this test allows
+    cut it off, twice; the answer is reported as not graded (exit 4), never as a score of 0."""
     question = bank.get("attention-mechanisms")
     with cassette("judge_llama_cpp_smollm2", recording("llama")) as tape:
         try:
@@ -153,7 +154,15 @@ def test_real_llama_cpp_server_through_cassette(bank):
     assert [r["status"]["code"] for r in tape.responses] == [500, 200, 200]
     assert isinstance(outcome, JudgeError), outcome
     assert outcome.exit_code == 4
-    assert "could not grade" in str(outcome) and "unknown point ids" in str(outcome)
+    assert "cut off" in str(outcome)
+    ids = [p.id for p in question.key_points]
+    for response in tape.responses[1:]:
+        content = json.loads(
+            response["content"] if "content" in response else response["body"]["string"]
+        )
+        text = content["choices"][0]["message"]["content"]
+        keys = re.findall(r'"([a-z0-9-]+)"\s*:\s*\{', text.split('"points"', 1)[1])
+        assert keys and keys == ids[: len(keys)], keys  # the question's ids, in rubric order
 
 
 KEY_LIKE = re.compile(

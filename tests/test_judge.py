@@ -134,9 +134,7 @@ def test_truncated_output_is_retried_with_a_shorter_brief(fake_server, make_judg
 
 def test_missing_and_extra_point_ids_are_rejected(fake_server, make_judge, question, ids):
     bad = json.loads(judgement_json(ids[:-1]))  # one point missing ...
-    bad["points"].append(
-        {"point_id": "made-up", "verdict": "covered", "evidence": QKV, "feedback": "x"}
-    )  # ... and one invented
+    bad["points"]["made-up"] = {"verdict": "covered", "evidence": QKV, "feedback": "x"}  # invented
     fake_server.push(Reply.completion(json.dumps(bad)), good_reply(ids))
     result = make_judge().judge(question, ANSWER)
     problem = fake_server.requests[1]["messages"][-1]["content"]
@@ -144,12 +142,28 @@ def test_missing_and_extra_point_ids_are_rejected(fake_server, make_judge, quest
     assert [p.point_id for p in result.judgement.points] == ids
 
 
-def test_duplicated_point_ids_are_rejected(fake_server, make_judge, question, ids):
-    dup = json.loads(judgement_json(ids))
-    dup["points"].append(dup["points"][0])
-    fake_server.push(Reply.completion(json.dumps(dup)), Reply.completion(json.dumps(dup)))
-    with pytest.raises(JudgeError, match="more than once"):
+def test_the_response_schema_names_the_questions_point_ids(fake_server, make_judge, question, ids):
+    """Each request's schema is built for its question: "points" holds one required property per
+    point id, in rubric order, and no other, so a schema-enforcing server cannot invent or skip
+    one."""
+    fake_server.push(good_reply(ids))
+    make_judge().judge(question, ANSWER)
+    schema = fake_server.requests[0]["response_format"]["json_schema"]["schema"]
+    points = schema["properties"]["points"]
+    assert points["required"] == ids and list(points["properties"]) == ids
+    assert points["additionalProperties"] is False and schema["additionalProperties"] is False
+    verdict = points["properties"][ids[0]]["properties"]["verdict"]["enum"]
+    assert verdict == ["covered", "partial", "missed", "contradicted"]
+
+
+def test_a_reply_in_another_shape_is_reasked_then_refused(fake_server, make_judge, question, ids):
+    """The generic list form ("points": [{"point_id": ...}]) is not the question's schema."""
+    listed = json.loads(judgement_json(ids))
+    listed["points"] = [{"point_id": k, **v} for k, v in listed["points"].items()]
+    fake_server.push(Reply.completion(json.dumps(listed)), Reply.completion(json.dumps(listed)))
+    with pytest.raises(JudgeError, match="invalid after one re-ask"):
         make_judge().judge(question, ANSWER)
+    assert len(fake_server.requests) == 2
 
 
 def test_credit_with_a_quote_not_in_the_answer_is_downgraded(fake_server, make_judge, question, ids):
@@ -243,3 +257,17 @@ def test_a_reply_that_is_not_json_at_all_is_retried(fake_server, make_judge, que
     fake_server.push(*[Reply(status=200, body="<html>gateway</html>")] * 2)
     with pytest.raises(JudgeError, match="not JSON"):
         make_judge(max_retries=1).judge(question, ANSWER)
+
+
+def test_a_raw_newline_inside_a_string_is_read(fake_server, make_judge, question, ids):
+    """Grammar-constrained servers (llama.cpp) let a model write a raw newline in a string, which
+    strict JSON forbids; the reply is read, and validated, all the same."""
+    reply = (
+        judgement_json(ids, {ids[0]: ("covered", QKV)})
+        .replace('"About ', '"About\\nthe point ')
+        .replace("\\n", "\n")
+    )
+    fake_server.push(Reply.completion(reply))
+    result = make_judge().judge(question, ANSWER)
+    assert result.attempts == 1 and not result.reasked
+    assert result.judgement.points[1].feedback.startswith("About\nthe point")

@@ -35,16 +35,15 @@ from .models import Question
 from .scrub import printable, redact, url_secrets
 
 # Bump when the prompt or the response model changes: cached grades carry it.
-JUDGE_PROMPT_VERSION = "2026-12-01.1"
+JUDGE_PROMPT_VERSION = "2026-12-01.2"
 MAX_BACKOFF = 20.0  # seconds; also caps a server's Retry-After
 
 
-class PointJudgement(BaseModel):
-    """The judge's verdict on one key point."""
+class PointVerdict(BaseModel):
+    """The judge's verdict on one key point, as the reply gives it (under the point's id)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    point_id: str = Field(description="The id of the rubric point, exactly as given.")
     verdict: Literal["covered", "partial", "missed", "contradicted"]
     evidence: str | None = Field(
         description="An exact quote copied from the answer that shows the idea (or, if "
@@ -53,19 +52,60 @@ class PointJudgement(BaseModel):
     feedback: str = Field(description="One sentence for the candidate about this point.")
 
 
+class PointJudgement(PointVerdict):
+    """A verdict with the id of its point: how the rest of the library reads a judgement."""
+
+    point_id: str
+
+
 class Judgement(BaseModel):
-    """The judge's whole reply. Reasoning comes first: models write in schema order."""
+    """The judge's whole reply, its points in rubric order."""
 
     model_config = ConfigDict(extra="forbid")
 
-    reasoning: str = Field(description="Brief reasoning, at most 150 words.")
+    reasoning: str
     points: list[PointJudgement]
-    overall_feedback: str = Field(description="Two or three sentences of advice.")
+    overall_feedback: str
 
 
-def response_schema() -> dict[str, Any]:
-    """The JSON Schema sent as the strict response format (all fields required, no extras)."""
-    return Judgement.model_json_schema()
+class _Reply(BaseModel):
+    """The reply on the wire. Reasoning comes first: models write in schema order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reasoning: str
+    points: dict[str, PointVerdict]
+    overall_feedback: str
+
+
+def response_schema(question: Question) -> dict[str, Any]:
+    """The JSON Schema of a reply to a question: "points" is an object with one required
+    property per point id of the question, in rubric order, and no other. Strict structured
+    output, and servers that enforce a schema by grammar (llama.cpp, vLLM, Ollama), then cannot
+    produce an invented id or skip a point; the reply is still validated (servers may ignore
+    schemas). The point schema is written out under each id rather than referenced, which every
+    schema-to-grammar converter reads."""
+    point = PointVerdict.model_json_schema()
+    point.pop("title", None)
+    ids = [p.id for p in question.key_points]
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["reasoning", "points", "overall_feedback"],
+        "properties": {
+            "reasoning": {"type": "string", "description": "Brief reasoning, at most 150 words."},
+            "points": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ids,
+                "properties": {pid: dict(point) for pid in ids},
+            },
+            "overall_feedback": {
+                "type": "string",
+                "description": "Two or three sentences of advice.",
+            },
+        },
+    }
 
 
 SYSTEM_PROMPT = """\
@@ -91,8 +131,8 @@ knowledge the answer does not show, and do not require the reference's wording.
 For every "covered" or "partial" point, "evidence" must be an exact, contiguous quote copied from the \
 answer (at most one sentence) that shows the idea; for a "contradicted" point, the sentence that \
 states it wrongly. For "missed" points, "evidence" is null.
-Write "reasoning" first (at most 150 words), then exactly one entry in "points" for every rubric \
-point, in rubric order, with the point ids exactly as given, then "overall_feedback"."""
+Write "reasoning" first (at most 150 words), then "points": an object with exactly one entry for \
+every rubric point, keyed by its id exactly as given, in rubric order; then "overall_feedback"."""
 
 SCHEMA_INSTRUCTION = """
 
@@ -128,7 +168,7 @@ def build_messages(question: Question, answer: str, *, with_schema: bool) -> lis
     tag = answer_tag(answer)
     system = SYSTEM_PROMPT.format(tag=tag)
     if with_schema:
-        system += SCHEMA_INSTRUCTION.format(schema=json.dumps(response_schema()))
+        system += SCHEMA_INSTRUCTION.format(schema=json.dumps(response_schema(question)))
     points = "\n".join(_point_line(question, p) for p in question.key_points)
     user = (
         f"Question {question.number}: {question.text}\n\n"
@@ -144,15 +184,16 @@ Mode = Literal["json_schema", "json_object", "text"]
 LADDER: tuple[Mode, ...] = ("json_schema", "json_object", "text")
 
 
-def response_format(mode: Mode) -> dict[str, Any] | None:
+def response_format(mode: Mode, question: Question) -> dict[str, Any] | None:
+    schema = response_schema(question)
     if mode == "json_schema":
         return {
             "type": "json_schema",
-            "json_schema": {"name": "judgement", "schema": response_schema(), "strict": True},
+            "json_schema": {"name": "judgement", "schema": schema, "strict": True},
         }
     if mode == "json_object":
         # `schema` is llama.cpp's extension (it then enforces the schema); others ignore it.
-        return {"type": "json_object", "schema": response_schema()}
+        return {"type": "json_object", "schema": schema}
     return None
 
 
@@ -251,7 +292,9 @@ class Judge:
 
     # -- one request, with retries for transient failures -------------------------------------
 
-    def _create(self, messages: list[dict[str, str]], mode: Mode, state: dict[str, Any]) -> str:
+    def _create(
+        self, messages: list[dict[str, str]], mode: Mode, state: dict[str, Any], question: Question
+    ) -> str:
         import openai
 
         retries = 0
@@ -260,7 +303,7 @@ class Judge:
             kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
             if self._send_temperature:
                 kwargs.update(temperature=0, seed=self.seed)
-            fmt = response_format(mode)
+            fmt = response_format(mode, question)
             if fmt is not None:
                 kwargs["response_format"] = fmt
             if self.max_tokens:
@@ -404,7 +447,7 @@ class Judge:
         for mode in LADDER:
             messages = build_messages(question, answer, with_schema=mode != "json_schema")
             try:
-                content = self._create(messages, mode, state)
+                content = self._create(messages, mode, state, question)
             except _Unsupported as exc:
                 notes.append(f"{mode} unsupported by the server ({_short(str(exc))})")
                 continue
@@ -418,11 +461,12 @@ class Judge:
                     {
                         "role": "user",
                         "content": f"Your reply was invalid: {problem}. Reply again "
-                        "with the complete JSON object only, one entry per rubric point.",
+                        "with the complete JSON object only, one entry in points per rubric "
+                        "point id.",
                     },
                 ]
                 try:
-                    content = self._create(messages, mode, state)
+                    content = self._create(messages, mode, state, question)
                 except _Unsupported as exc:  # the server changed its mind mid-exchange
                     raise JudgeError(
                         f"the server rejected the re-ask: {_short(str(exc))}",
@@ -508,11 +552,22 @@ def _not_a_completion(body: object) -> str:
 def _parse(content: str, question: Question) -> tuple[Judgement | None, str | None]:
     text = _FENCE.sub("", content.strip())
     try:
-        judgement = Judgement.model_validate_json(text)
+        # strict=False: a raw newline or tab inside a string is not valid JSON, but grammar-
+        # constrained servers (llama.cpp) let models write them; the content is validated anyway.
+        data = json.loads(text, strict=False)
+    except json.JSONDecodeError as exc:
+        return None, f"Invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    try:
+        reply = _Reply.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
         return None, f"{first['msg']}" + (f" at {where}" if where else "")
+    judgement = Judgement(
+        reasoning=reply.reasoning,
+        points=[PointJudgement(point_id=k, **v.model_dump()) for k, v in reply.points.items()],
+        overall_feedback=reply.overall_feedback,
+    )
     problems = check_against_rubric(judgement, question)
     if problems:
         return None, "; ".join(problems)

@@ -213,12 +213,10 @@ def judgement_json(
 ) -> str:
     """A judge reply: `verdicts` maps point id -> (verdict, evidence); the rest are missed."""
     verdicts = verdicts or {}
-    points = []
+    points = {}
     for pid in point_ids:
         verdict, evidence = verdicts.get(pid, ("missed", None))
-        points.append(
-            {"point_id": pid, "verdict": verdict, "evidence": evidence, "feedback": f"About {pid}."}
-        )
+        points[pid] = {"verdict": verdict, "evidence": evidence, "feedback": f"About {pid}."}
     return json.dumps(
         {
             "reasoning": reasoning,
