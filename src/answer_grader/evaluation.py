@@ -273,10 +273,7 @@ def metrics_for(
 def negation_flip(row: EvalRow) -> bool:
     """The floor's contradiction: the answer is negated and its best reference is not, or the
     reverse (text.is_negation, the grader's own cue list)."""
-    from .text import is_negation
-
-    def negated(text: str) -> bool:
-        return any(is_negation(w) for w in words(text))
+    from .signals import negated
 
     best = max(row.references, key=lambda r: overlap(row.student, r))
     return negated(row.student) != negated(best)

@@ -447,6 +447,21 @@ class PointSignal:
     contradicting: tuple[Contradiction | None, ...] = ()
 
 
+def _stated_wrongly(prof: PointProfile, feats: UnitFeatures, i: int, kind: str) -> Contradiction | None:
+    """Unit i's contradiction of the point by one signal (FLAG_CONFLICT, FLAG_NEGATED or
+    FLAG_MISCONCEPTION), if its features show one."""
+    point = prof.point
+    if kind == FLAG_CONFLICT and feats.conflict and (term := feats.conflict[i]) is not None:
+        return Contradiction(FLAG_CONFLICT, i, point.text, term)
+    if kind == FLAG_NEGATED and feats.denied and feats.denied[i]:
+        return Contradiction(FLAG_NEGATED, i, point.text, ", ".join(sorted(feats.denied[i])))
+    wrong = feats.wrong[i] if feats.wrong else None
+    if kind == FLAG_MISCONCEPTION and wrong is not None and wrong[0] >= PARAMS.misconception_margin:
+        m = prof.misconceptions[wrong[1]]
+        return Contradiction(FLAG_MISCONCEPTION, i, m.correction, m.claim)
+    return None
+
+
 def find_contradiction(
     prof: PointProfile, feats: UnitFeatures, scores: Sequence[float], gamma: float
 ) -> Contradiction | None:
@@ -456,27 +471,20 @@ def find_contradiction(
     it negates the point's content."""
     tied = feats.tied(PARAMS.novel_floor)
     evidence = [s + gamma * c if t else 0.0 for s, c, t in zip(scores, feats.clash, tied, strict=True)]
-    point = prof.point
+    pool = [i for i, t in enumerate(tied) if t]
     # A misconception is its own evidence of what the sentence is about (it is tied to this point
     # in the bank): a sentence that states it need not also carry the point's right wording.
-    for i in range(len(scores)):
-        found = feats.wrong[i] if feats.wrong and tied[i] else None
-        if found is not None and found[0] >= PARAMS.misconception_margin:
-            m = prof.misconceptions[found[1]]
-            return Contradiction(FLAG_MISCONCEPTION, i, m.correction, m.claim)
-    carriers = [i for i, e in enumerate(evidence) if e >= PARAMS.partial]
-    for i in carriers:
-        if feats.conflict and feats.conflict[i] is not None:
-            return Contradiction(FLAG_CONFLICT, i, point.text, str(feats.conflict[i]))
+    for i in pool:
+        if found := _stated_wrongly(prof, feats, i, FLAG_MISCONCEPTION):
+            return found
+    for i in (i for i, e in enumerate(evidence) if e >= PARAMS.partial):
+        if found := _stated_wrongly(prof, feats, i, FLAG_CONFLICT):
+            return found
     # A negation lowers a sentence's evidence (its keywords no longer count, and the polarity
     # penalty), so the sentence looked at is the best tied to the point, carrier or not.
-    pool = [i for i, t in enumerate(tied) if t]
     if not pool:
         return None
-    best = max(pool, key=lambda i: evidence[i])
-    if feats.denied and feats.denied[best]:
-        return Contradiction(FLAG_NEGATED, best, point.text, ", ".join(sorted(feats.denied[best])))
-    return None
+    return _stated_wrongly(prof, feats, max(pool, key=lambda i: evidence[i]), FLAG_NEGATED)
 
 
 def _shared_units_capped(scores: list[list[float]]) -> list[list[float]]:
@@ -549,19 +557,8 @@ def unit_contradictions(
     prof: PointProfile, feats: UnitFeatures, tied: Sequence[bool]
 ) -> tuple[Contradiction | None, ...]:
     """For each unit tied to the point, the contradiction it carries, whatever its evidence."""
-    out: list[Contradiction | None] = []
-    point = prof.point
-    for i, t in enumerate(tied):
-        found: Contradiction | None = None
-        wrong = feats.wrong[i] if feats.wrong else None
-        if not t:
-            pass
-        elif feats.conflict and feats.conflict[i] is not None:
-            found = Contradiction(FLAG_CONFLICT, i, point.text, str(feats.conflict[i]))
-        elif feats.denied and feats.denied[i]:
-            found = Contradiction(FLAG_NEGATED, i, point.text, ", ".join(sorted(feats.denied[i])))
-        elif wrong is not None and wrong[0] >= PARAMS.misconception_margin:
-            m = prof.misconceptions[wrong[1]]
-            found = Contradiction(FLAG_MISCONCEPTION, i, m.correction, m.claim)
-        out.append(found)
-    return tuple(out)
+    kinds = (FLAG_CONFLICT, FLAG_NEGATED, FLAG_MISCONCEPTION)
+    return tuple(
+        next((c for k in kinds if (c := _stated_wrongly(prof, feats, i, k))), None) if t else None
+        for i, t in enumerate(tied)
+    )
