@@ -38,6 +38,7 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
     seed: int = DEFAULT_SEED
+    samples: int = 1  # judge requests per answer, voted on (--samples)
     requested_backend: str = "auto"
     sources: tuple[tuple[str, str], ...] = ()
 

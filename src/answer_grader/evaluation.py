@@ -27,6 +27,9 @@ from .models import KeyPoint, Question
 from .text import words
 
 if TYPE_CHECKING:
+    from .cache import GradeCache
+    from .grading import Grader
+    from .models import GradeReport
     from .offline import OfflineGrader
 
 BINS = 5  # quadratic-weighted kappa is computed on scores binned into fifths
@@ -225,6 +228,91 @@ def predict_verdicts(
 
 
 @dataclass
+class Graded:
+    """What a grader made of each row: its score (a fraction 0..1, the best over the row's
+    references), or None when it could not be graded (the judge failed: such a row is left out
+    of every figure, never scored 0); whether a point was stated wrongly; why a row was not
+    graded; and every report (for the judge samples' flip rate)."""
+
+    scores: list[float | None]
+    contradicted: list[bool]
+    errors: dict[int, str]
+    reports: list[GradeReport]
+    cached: int = 0
+
+
+def grade_rows(
+    rows: Sequence[EvalRow],
+    grader: Grader,
+    *,
+    jobs: int = 8,
+    cache: GradeCache | None = None,
+    progress: Callable[[], None] | None = None,
+) -> Graded:
+    """Grade every row with `grader` (the LLM judge, or any `grading.Grader`): each reference of
+    each row is one answer to grade, all of them through `grader.grade_many` (concurrent
+    requests), grades found in `cache` replayed and new ones stored. An empty student answer
+    earns 0, as `predict_verdicts` scores it; a row the grader failed on is not graded."""
+    from .cache import cache_key, cacheable
+    from .errors import AnswerError
+    from .models import GradeReport
+
+    questions: dict[tuple[str, str, str], Question] = {}
+    items: list[tuple[Question, str]] = []
+    owner: list[int] = []
+    for i, row in enumerate(rows):
+        for q in versions(row, questions):
+            items.append((q, row.student))
+            owner.append(i)
+    outcomes: list[GradeReport | GraderError | None] = [None] * len(items)
+    left = [0] * len(rows)  # items of each row still out
+    for i in owner:
+        left[i] += 1
+    todo: list[tuple[int, str]] = []
+    cached = 0
+
+    def finished(k: int, result: GradeReport | GraderError) -> None:
+        outcomes[k] = result
+        left[owner[k]] -= 1
+        if left[owner[k]] == 0 and progress is not None:
+            progress()
+
+    for k, (q, answer) in enumerate(items):
+        key = cache_key(q, answer, grader.version)
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            cached += 1
+            finished(k, hit)
+        else:
+            todo.append((k, key))
+
+    def graded(j: int, result: GradeReport | GraderError) -> None:
+        k, key = todo[j]
+        if cache is not None and isinstance(result, GradeReport) and cacheable(result):
+            cache.put(key, result)
+        finished(k, result)
+
+    if todo:
+        grader.grade_many([items[k] for k, _ in todo], jobs=jobs, on_done=graded)
+    out = Graded([], [], {}, [], cached)
+    by_row: list[list[GradeReport | GraderError | None]] = [[] for _ in rows]
+    for k, outcome in enumerate(outcomes):
+        by_row[owner[k]].append(outcome)
+    for i, mine in enumerate(by_row):
+        failed = [o for o in mine if isinstance(o, GraderError) and not isinstance(o, AnswerError)]
+        reports = [o for o in mine if isinstance(o, GradeReport)]
+        out.reports += reports
+        if failed:
+            out.scores.append(None)
+            out.contradicted.append(False)
+            out.errors[i] = " ".join(failed[0].lines())
+            continue
+        out.scores.append(max((r.score / 100 for r in reports), default=0.0))
+        out.contradicted.append(any(r.contradicted for r in reports))
+    return out
+
+
+@dataclass
 class Metrics:
     n: int
     pearson: float | None
@@ -283,20 +371,26 @@ def evaluate(
     rows: Sequence[EvalRow],
     predicted: Sequence[float],
     contradicted: Sequence[bool] | None = None,
+    others: dict[str, tuple[Sequence[float], Sequence[bool] | None]] | None = None,
 ) -> dict[str, Any]:
-    """Metrics overall, per corpus and per question, for the grader and the overlap floor (whose
-    contradiction, for the 3-way task, is a negation present in only one of answer and reference)."""
+    """Metrics overall, per corpus and per question, for the grader, any `others` scored on the
+    same rows (name -> scores and contradictions; `grader eval --backend llm` puts the offline
+    grader there), and the overlap floor (whose contradiction, for the 3-way task, is a negation
+    present in only one of answer and reference)."""
     floors = [floor(r) for r in rows]
     flips = [negation_flip(r) for r in rows] if contradicted is not None else None
+    others = others or {}
 
     def both(idx: list[int]) -> dict[str, Any]:
         sub = [rows[i] for i in idx]
         wrong = [contradicted[i] for i in idx] if contradicted is not None else None
         floor_wrong = [flips[i] for i in idx] if flips is not None else None
-        return {
-            "grader": metrics_for(sub, [predicted[i] for i in idx], wrong).__dict__,
-            "unigram_overlap": metrics_for(sub, [floors[i] for i in idx], floor_wrong).__dict__,
-        }
+        out = {"grader": metrics_for(sub, [predicted[i] for i in idx], wrong).__dict__}
+        for name, (scores, said_wrong) in others.items():
+            w = [said_wrong[i] for i in idx] if said_wrong is not None else None
+            out[name] = metrics_for(sub, [scores[i] for i in idx], w).__dict__
+        out["unigram_overlap"] = metrics_for(sub, [floors[i] for i in idx], floor_wrong).__dict__
+        return out
 
     everything = list(range(len(rows)))
     corpora = sorted({r.corpus for r in rows if r.corpus})

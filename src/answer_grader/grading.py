@@ -97,6 +97,7 @@ def grader_for(
         judge or default_judge(settings, on_status),
         where=settings.shown_base_url or "OpenAI",
         offline=offline,
+        samples=settings.samples,
     )
 
 
@@ -154,10 +155,14 @@ class _LazyJudge:
         self.model = settings.model
         self._settings = settings
         self._on_status = on_status
+        self.seed = settings.seed
         self._judge: object | None = None
         self._lock = threading.Lock()  # LLMGrader.grade_many calls from several threads
+        from .usage import Usage
 
-    def judge(self, question: Question, answer: str):  # type: ignore[no-untyped-def]
+        self.usage = Usage()  # counted from the first request, whenever the client is made
+
+    def judge(self, question: Question, answer: str, *, seed: int | None = None):  # type: ignore[no-untyped-def]
         with self._lock:
             if self._judge is None:
                 from .judge import Judge, make_client
@@ -171,8 +176,9 @@ class _LazyJudge:
                     timeout=s.timeout,
                     on_status=self._on_status,
                     secrets=s.secrets,
+                    usage=self.usage,
                 )
-        return self._judge.judge(question, answer)  # type: ignore[attr-defined]
+        return self._judge.judge(question, answer, seed=seed)  # type: ignore[attr-defined]
 
 
 def grade_or_error(

@@ -33,6 +33,7 @@ from .config import PLACEHOLDER_KEY
 from .errors import ConnectionTestFailed, JudgeError
 from .models import Question
 from .scrub import printable, redact, url_secrets
+from .usage import Usage
 
 # Bump when the prompt or the response model changes: cached grades carry it.
 JUDGE_PROMPT_VERSION = "2026-12-01.2"
@@ -263,6 +264,7 @@ class Judge:
         max_tokens: int | None = None,
         on_status: Callable[[str], None] | None = None,
         secrets: Sequence[str] | None = None,
+        usage: Usage | None = None,
     ) -> None:
         # Retries are ours, not the client's: a 500 that means "format unsupported" must switch
         # modes at once instead of being retried blindly.
@@ -275,6 +277,7 @@ class Judge:
         self.sleep = sleep
         self.clock = clock
         self.on_status = on_status
+        self.usage = usage if usage is not None else Usage()  # every request and its tokens
         self._send_temperature = True
         # Unset by default: reasoning models count hidden reasoning in the limit. Small local
         # models that loop inside a JSON grammar need one.
@@ -302,7 +305,7 @@ class Judge:
         while True:
             kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
             if self._send_temperature:
-                kwargs.update(temperature=0, seed=self.seed)
+                kwargs.update(temperature=0, seed=state.get("seed", self.seed))
             fmt = response_format(mode, question)
             if fmt is not None:
                 kwargs["response_format"] = fmt
@@ -317,6 +320,7 @@ class Judge:
                 )
             kwargs["timeout"] = min(self.timeout, remaining)
             state["attempts"] += 1
+            self.usage.add(requests=1)
             try:
                 with _Waiting(lambda m: self._status(m, state), kwargs["timeout"]):
                     completion = self.client.chat.completions.create(**kwargs)
@@ -364,6 +368,7 @@ class Judge:
                 # A 200 that is not a chat completion: a proxy's or captive portal's page, or a
                 # base URL that points at a web site. Asking again gets the same page.
                 raise JudgeError(_not_a_completion(completion))
+            self.usage.add_completion(completion)
             choice = completion.choices[0] if completion.choices else None
             if choice is None:
                 retries = self._backoff(retries, "the server returned no choices", None, state)
@@ -412,10 +417,12 @@ class Judge:
 
     # -- the whole exchange ---------------------------------------------------------------------
 
-    def judge(self, question: Question, answer: str) -> JudgeResult:
+    def judge(self, question: Question, answer: str, *, seed: int | None = None) -> JudgeResult:
         """Grade `answer` against every key point of `question`. Raises JudgeError if it cannot.
-        No secret of the configuration survives into the error or the judgement."""
+        No secret of the configuration survives into the error or the judgement. `seed` replaces
+        the judge's own for this answer (repeated samples use distinct seeds)."""
         state: dict[str, Any] = {
+            "seed": self.seed if seed is None else seed,
             "attempts": 0,
             "temperature_dropped": 0,
             "deadline": self.clock() + self.budget,

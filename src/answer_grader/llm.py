@@ -43,6 +43,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from typing import TYPE_CHECKING
 
 from .errors import GraderError
 from .grading import clean_answer, grade_or_error, needs_judge
@@ -54,6 +55,7 @@ from .models import (
     FLAG_KEYWORD_ONLY,
     FLAG_MISCONCEPTION,
     FLAG_NEGATED,
+    FLAG_SAMPLES_DISAGREE,
     FLAG_UNCORROBORATED,
     FLAG_UNVERIFIED_QUOTE,
     Evidence,
@@ -73,6 +75,10 @@ from .params import PARAMS
 from .scoring import assemble
 from .signals import PointSignal
 from .text import Sentence, word_count
+
+if TYPE_CHECKING:
+    from .samples import Vote
+    from .usage import Usage
 
 
 def _norm(text: str) -> str:
@@ -187,7 +193,7 @@ def confidence_llm(
     """High when every verdict is corroborated (a verified quote, offline evidence that agrees),
     the server honoured the request as sent and nothing in the answer addresses the grader;
     medium when at most a third of the points are in doubt; low beyond."""
-    doubts = {FLAG_UNVERIFIED_QUOTE, FLAG_UNCORROBORATED, FLAG_MISCONCEPTION}
+    doubts = {FLAG_UNVERIFIED_QUOTE, FLAG_UNCORROBORATED, FLAG_MISCONCEPTION, FLAG_SAMPLES_DISAGREE}
     flagged = sum(bool(doubts & set(pt.flags)) for pt in points)
     if flagged == 0 and not caveats and not injected:
         return "high"
@@ -201,16 +207,47 @@ class LLMGrader:
 
     backend = "llm"
 
-    def __init__(self, judge: object, *, where: str = "OpenAI", offline: OfflineGrader | None = None):
+    def __init__(
+        self,
+        judge: object,
+        *,
+        where: str = "OpenAI",
+        offline: OfflineGrader | None = None,
+        samples: int = 1,
+    ):
         from .judge import JUDGE_PROMPT_VERSION
 
+        if samples < 1:
+            raise ValueError("samples must be at least 1")
         self.judge = judge
         self.offline = offline or OfflineGrader()
+        self.samples = samples
         self.model: str = getattr(judge, "model", "?")
         checked_by = f"keywords and {self.offline.model}"
-        self.name = f"LLM judge {self.model} at {where}, cross-checked by {checked_by}"
-        # The judge's verdicts are cross-checked by the offline signals, so their version counts.
-        self.version = f"llm|{self.model}|{where}|{JUDGE_PROMPT_VERSION}|{self.offline.version}"
+        voted = f", majority of {samples} samples" if samples > 1 else ""
+        self.name = f"LLM judge {self.model} at {where}{voted}, cross-checked by {checked_by}"
+        # The judge's verdicts are cross-checked by the offline signals, so their version counts;
+        # a vote of several samples is another grade than one sample's.
+        self.version = f"llm|{self.model}|{where}|{JUDGE_PROMPT_VERSION}|{self.offline.version}" + (
+            f"|samples={samples}" if samples > 1 else ""
+        )
+
+    @property
+    def usage(self) -> Usage | None:
+        """The judge's requests and tokens so far (None for a judge that does not count them)."""
+        return getattr(self.judge, "usage", None)
+
+    def _seeds(self) -> list[int | None]:
+        """The seed of each sample: the judge's own for one sample; distinct ones for several."""
+        if self.samples == 1:
+            return [None]
+        base = int(getattr(self.judge, "seed", 0) or 0)
+        return [base + k for k in range(self.samples)]
+
+    def _ask(self, question: Question, text: str, seed: int | None) -> object:
+        if seed is None:
+            return self.judge.judge(question, text)  # type: ignore[attr-defined]
+        return self.judge.judge(question, text, seed=seed)  # type: ignore[attr-defined]
 
     def grade(self, question: Question, answer: str) -> GradeReport:
         """Grade one answer. Raises JudgeError when the judge fails (the answer is then not
@@ -218,19 +255,52 @@ class LLMGrader:
         p = self.offline.prepare(question, answer)
         if p.too_short:
             return self.offline.too_short_report(p, self.name, self.backend, self.model)
-        return self._combine(p, self.judge.judge(question, p.text))  # type: ignore[attr-defined]
+        outcomes: list[object] = []
+        for seed in self._seeds():
+            try:
+                outcomes.append(self._ask(question, p.text, seed))
+            except GraderError as exc:
+                outcomes.append(exc)
+        return self._combine_samples(p, outcomes)
 
-    def _combine(self, p: Prepared, result: object) -> GradeReport:
+    def _combine_samples(self, p: Prepared, outcomes: Sequence[object]) -> GradeReport:
+        """One report from the samples' outcomes (results or errors): a single sample as it is;
+        several by a vote over those that succeeded. None succeeded: the first error."""
+        results = [o for o in outcomes if not isinstance(o, GraderError)]
+        errors = [o for o in outcomes if isinstance(o, GraderError)]
+        if not results:
+            raise errors[0]
+        if self.samples == 1:
+            return self._combine(p, results[0])
+        from .samples import combine
+
+        result, votes = combine(results)
+        note = None
+        if errors:
+            note = (
+                f"{len(errors)} of {len(outcomes)} judge samples failed ({errors[0].message}); "
+                f"the vote is over {len(results)}."
+            )
+        return self._combine(p, result, votes, note)
+
+    def _combine(
+        self, p: Prepared, result: object, votes: Sequence[Vote] | None = None, note: str | None = None
+    ) -> GradeReport:
         judgement = result.judgement  # type: ignore[attr-defined]
         points = []
         injected = FLAG_INJECTION in p.flags
-        for signal, judged in zip(p.signals, judgement.points, strict=True):
+        for k, (signal, judged) in enumerate(zip(p.signals, judgement.points, strict=True)):
             combined = llm_verdict(
                 judged.verdict, judged.evidence, signal, p.text, p.units, injected=injected
             )
-            points.append(result_of(signal, combined, judged.verdict, judged.feedback))
+            point = result_of(signal, combined, judged.verdict, judged.feedback)
+            if votes is not None:
+                v = votes[k]
+                flags = [*point.flags] + ([] if v.unanimous else [FLAG_SAMPLES_DISAGREE])
+                point = point.model_copy(update={"votes": dict(v.counts), "flags": flags})
+            points.append(point)
         points = _weak_credits_capped(points, p)
-        caveats = []
+        caveats = [note] if note else []
         if result.mode != "json_schema":  # type: ignore[attr-defined]
             caveats.append(f"The server does not enforce JSON schemas; used {result.mode} output.")  # type: ignore[attr-defined]
         if result.temperature_dropped:  # type: ignore[attr-defined]
@@ -268,14 +338,20 @@ class LLMGrader:
         pool = ThreadPoolExecutor(max_workers=max(1, jobs))
         try:
             futures: dict[Future, int] = {}
+            waiting: dict[int, list[Future]] = {}  # an answer's samples, in seed order
             for i, (question, answer) in enumerate(items):
                 if needs_judge(question, answer):  # empty, too long and too short: no request
                     text = clean_answer(answer)  # what `grade` sends: validated, normalised
-                    futures[pool.submit(self.judge.judge, question, text)] = i  # type: ignore[attr-defined]
+                    for seed in self._seeds():
+                        future = pool.submit(self._ask, question, text, seed)
+                        futures[future] = i
+                        waiting.setdefault(i, []).append(future)
             self.offline.warm(items)
             for future in as_completed(futures):
                 i = futures[future]
-                done(i, grade_or_error(lambda q, a, f=future: self._finish(q, a, f), *items[i]))
+                if all(f.done() for f in waiting[i]) and results[i] is None:
+                    fs = waiting[i]
+                    done(i, grade_or_error(lambda q, a, fs=fs: self._finish(q, a, fs), *items[i]))
             for i, (question, answer) in enumerate(items):
                 if results[i] is None:  # nothing to ask: empty, too long or too short
                     done(i, grade_or_error(self.grade, question, answer))
@@ -283,6 +359,12 @@ class LLMGrader:
             pool.shutdown(wait=True, cancel_futures=True)
         return [r for r in results if r is not None]
 
-    def _finish(self, question: Question, answer: str, future: Future) -> GradeReport:
+    def _finish(self, question: Question, answer: str, futures: Sequence[Future]) -> GradeReport:
         p = self.offline.prepare(question, answer)
-        return self._combine(p, future.result())
+        outcomes: list[object] = []
+        for f in futures:
+            exc = f.exception()
+            if exc is not None and not isinstance(exc, GraderError):
+                raise exc  # a bug: grade_or_error reports it as this answer's internal error
+            outcomes.append(exc if exc is not None else f.result())
+        return self._combine_samples(p, outcomes)

@@ -149,6 +149,7 @@ FLAG_NEGATED = "negated"  # the sentence says the point's content under a negati
 FLAG_MISCONCEPTION = "misconception"  # the sentence is closer to a listed misconception than to it
 FLAG_CONFLICT = "conflicting-term"  # the sentence names a specific the rubric declares wrong for it
 FLAG_JUDGE_CONTRADICTED = "judge-contradicted"  # the LLM judge said it is stated wrongly
+FLAG_SAMPLES_DISAGREE = "samples-disagree"  # repeated judge samples gave different verdicts
 
 
 class Evidence(BaseModel):
@@ -191,6 +192,11 @@ class PointResult(BaseModel):
         "misconception the answer repeats, or the point itself)",
     )
     flags: list[str] = Field(default_factory=list)
+    votes: dict[str, int] | None = Field(
+        default=None,
+        description="With repeated judge samples (--samples): how many gave each verdict; the "
+        "judge's verdict is their majority",
+    )
 
 
 class GradeReport(BaseModel):

@@ -28,6 +28,7 @@ FLAG_TEXT = {
     "misconception": "the answer repeats a known misconception about this point",
     "conflicting-term": "the answer names a specific that contradicts this point",
     "judge-contradicted": "the LLM judge found this point stated wrongly",
+    "samples-disagree": "repeated judge samples disagree on this point; the majority counts",
 }
 
 
@@ -57,6 +58,16 @@ def _todo_heading(report: GradeReport) -> str:
     return "What to fix and add" if report.contradicted else "What to add"
 
 
+def flag_labels(p: PointResult) -> list[str]:
+    """A point's flags as shown; a disagreement of judge samples with its count of each verdict."""
+    return [f"{f}: {votes_text(p)}" if f == "samples-disagree" and p.votes else f for f in p.flags]
+
+
+def votes_text(p: PointResult) -> str:
+    """ "covered 2, partial 1": how many judge samples gave each verdict."""
+    return ", ".join(f"{v} {n}" for v, n in (p.votes or {}).items())
+
+
 def correction_line(p: PointResult) -> str | None:
     """ "You said '...'; in fact ..." for a contradicted point (None for the others)."""
     if p.verdict != "contradicted":
@@ -82,7 +93,8 @@ def to_markdown(report: GradeReport) -> str:
     for i, p in enumerate(r.points, 1):
         point = p.text + (" **(critical)**" if p.critical else "")
         evidence = f"\u201c{p.evidence.quote}\u201d" if p.evidence else ""
-        lines.append(f"| {i} | {_md_cell(point)} | {_status(p)} | {_md_cell(evidence)} |")
+        status = _status(p) + (f" (samples: {votes_text(p)})" if p.votes and len(p.votes) > 1 else "")
+        lines.append(f"| {i} | {_md_cell(point)} | {status} | {_md_cell(evidence)} |")
     missed = _missed_lines(r)
     if missed:
         lines += ["", f"### {_todo_heading(r)}", ""]
@@ -150,7 +162,7 @@ def to_text(report: GradeReport, *, color: bool = False, width: int = 100) -> st
             if p.evidence.line:
                 evidence.append(f" (line {p.evidence.line})", style="dim")
         if p.flags:
-            evidence.append(" [" + ", ".join(p.flags) + "]", style="magenta")
+            evidence.append(" [" + "; ".join(flag_labels(p)) + "]", style="magenta")
         table.add_row(str(i), point, Text(_status(p), style=STYLE[p.verdict]), evidence)
     console.print(table)
 

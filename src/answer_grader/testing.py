@@ -45,8 +45,9 @@ class Reply:
         refusal: str | None = None,
         model: str = "fake-judge",
         delay: float = 0.0,
+        usage: tuple[int, int] = (10, 10),
     ) -> Reply:
-        """A chat.completion with one choice."""
+        """A chat.completion with one choice; `usage` is its (prompt, completion) tokens."""
         return cls(
             body={
                 "id": "chatcmpl-fake",
@@ -60,7 +61,11 @@ class Reply:
                         "finish_reason": finish_reason,
                     }
                 ],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                "usage": {
+                    "prompt_tokens": usage[0],
+                    "completion_tokens": usage[1],
+                    "total_tokens": sum(usage),
+                },
             },
             delay=delay,
         )

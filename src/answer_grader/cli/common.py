@@ -140,6 +140,31 @@ def backend_options(f: Any) -> Any:
     return f
 
 
+samples_option = click.option(
+    "--samples",
+    type=click.IntRange(1, 15),
+    default=1,
+    show_default=True,
+    help="Ask the LLM judge N times per answer (distinct seeds) and take each point's majority "
+    "verdict; points the samples disagree on are flagged, and confidence drops with them.",
+)
+
+
+def sampled(settings: Any, samples: int) -> Any:
+    """The settings with `samples` judge requests per answer. Only the LLM judge varies between
+    runs; asking the offline grader twice gives the same answer twice."""
+    if samples == 1:
+        return settings
+    if settings.backend != "llm":
+        raise click.UsageError(
+            "--samples repeats the LLM judge; the offline grader is deterministic. Use it with "
+            "--backend llm (or with OPENAI_API_KEY or OPENAI_BASE_URL set)"
+        )
+    import dataclasses
+
+    return dataclasses.replace(settings, samples=samples)
+
+
 def _status_line(message: str) -> None:
     """What the judge is waiting for, or why it retries: a line on stderr, whatever it is."""
     from ..scrub import clean

@@ -7,13 +7,23 @@ from pathlib import Path
 import click
 
 from .app import main
-from .common import _columns, _status_line, _width, backend_options, bank_option, current_env
+from .common import (
+    _columns,
+    _status_line,
+    _width,
+    backend_options,
+    bank_option,
+    current_env,
+    sampled,
+    samples_option,
+)
 
 
 @main.command()
 @click.argument("question")
 @click.argument("answer_file", metavar="[FILE|-]", required=False)
 @backend_options
+@samples_option
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
 )
@@ -25,6 +35,7 @@ def grade(
     model: str | None,
     base_url: str | None,
     timeout: float | None,
+    samples: int,
     fmt: str,
     bank: Path | None,
 ) -> None:
@@ -34,6 +45,7 @@ def grade(
 
     env = current_env()
     settings = env.settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
+    settings = sampled(settings, samples)
     q = load_bank(bank, env).get(question)
     if answer_file is None:
         if env.stdin is None or env.stdin_isatty:

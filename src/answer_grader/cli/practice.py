@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .app import main
-from .common import backend_options, bank_option, current_env, with_topic
+from .common import backend_options, bank_option, current_env, sampled, samples_option, with_topic
 
 
 @main.command()
@@ -19,6 +19,7 @@ from .common import backend_options, bank_option, current_env, with_topic
 @click.option("--random", "shuffle", is_flag=True, help="Pick a question at random.")
 @click.option("--editor", is_flag=True, help="Write the answer in $EDITOR instead of the terminal.")
 @backend_options
+@samples_option
 @bank_option
 def practice(
     question_ref: str | None,
@@ -29,6 +30,7 @@ def practice(
     model: str | None,
     base_url: str | None,
     timeout: float | None,
+    samples: int,
     bank: Path | None,
 ) -> None:
     """Answer questions one at a time and get each graded; by default the next one due for review.
@@ -43,6 +45,7 @@ def practice(
 
     env = current_env()
     settings = env.settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
+    settings = sampled(settings, samples)
     catch_signals()
     loaded = load_bank(bank, env)
     questions = with_topic(loaded, topic)

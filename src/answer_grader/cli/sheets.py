@@ -19,12 +19,15 @@ from .common import (
     backend_options,
     bank_option,
     current_env,
+    sampled,
+    samples_option,
 )
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE|- [FILE...]")
 @backend_options
+@samples_option
 @click.option(
     "--format",
     "fmt",
@@ -68,6 +71,7 @@ def score(
     model: str | None,
     base_url: str | None,
     timeout: float | None,
+    samples: int,
     fmt: str,
     output: Path | None,
     jobs: int,
@@ -90,6 +94,7 @@ def score(
 
     env = current_env()
     settings = env.settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
+    settings = sampled(settings, samples)
     _check_output(output)
     matches = read_sheets(files, load_bank(bank, env).questions)
     cache = None if no_cache else _open_cache(env)
