@@ -161,12 +161,26 @@ def write_template(questions: Iterable[Question], title: str = SHEET_TITLE) -> s
 def read_sheets(files: Sequence[str], questions: Sequence[Question]) -> list[tuple[str, Match]]:
     """Every entry of every sheet file (`-` for stdin), matched to the bank's questions, each with
     the name of the file it came from. Raises SheetError for a file that is not a sheet."""
+    return match_sheets(read_sheet_texts(files), questions)
+
+
+def read_sheet_texts(files: Sequence[str]) -> list[tuple[str, str]]:
+    """(label, text) of each sheet file: its name, or "stdin" for `-`."""
     from .files import read_input
+
+    return [
+        ("stdin" if name == "-" else name, read_input(name, max_bytes=MAX_SHEET_BYTES, error=SheetError))
+        for name in files
+    ]
+
+
+def match_sheets(
+    sheets: Sequence[tuple[str, str]], questions: Sequence[Question]
+) -> list[tuple[str, Match]]:
+    """The entries of sheets given as (label, text), matched to the bank's questions."""
     from .scrub import printable
 
     matches = []
-    for name in files:
-        text = read_input(name, max_bytes=MAX_SHEET_BYTES, error=SheetError)
-        label = "stdin" if name == "-" else name
+    for label, text in sheets:
         matches += [(label, m) for m in match_entries(parse_sheet(text, printable(label)), questions)]
     return matches

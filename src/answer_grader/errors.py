@@ -113,6 +113,12 @@ class JudgeError(GraderError):
         super().__init__(f"could not grade: {message}")
 
 
+class BatchError(GraderError):
+    """A batch of judge requests could not be submitted, run or read: its answers are not graded."""
+
+    exit_code = ExitCode.NOT_GRADED
+
+
 class SheetError(GraderError):
     """An answer sheet cannot be read: missing, not UTF-8, empty, too large, no question in it."""
 

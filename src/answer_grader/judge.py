@@ -587,6 +587,57 @@ def _ordered(judgement: Judgement, question: Question) -> Judgement:
     return judgement.model_copy(update={"points": points})
 
 
+# -- requests and replies outside a Judge: batch files ---------------------------------------------
+
+
+def batch_body(question: Question, answer: str, model: str, seed: int) -> dict[str, Any]:
+    """The request a Judge sends first (json_schema, strict), as the body of a batch line. A batch
+    cannot fall back or re-ask, so it uses the one mode every batch runner supports: OpenAI's
+    Batch API and vLLM's run_batch both honour json_schema."""
+    return {
+        "model": model,
+        "messages": build_messages(question, answer, with_schema=False),
+        "temperature": 0,
+        "seed": seed,
+        "response_format": response_format("json_schema", question),
+    }
+
+
+def result_from_completion(
+    question: Question, body: dict[str, Any], model: str, secrets: Sequence[str] = ()
+) -> JudgeResult:
+    """The validated judgement in one chat completion of a batch's output (a dict, as the output
+    file holds it). Raises JudgeError as a direct request would end: refused, cut off, filtered,
+    or invalid (there is no re-ask in a batch: grade such answers again without --batch)."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not choices:
+        raise JudgeError("the batch's reply holds no choices")
+    choice = choices[0]
+    message = choice.get("message") or {}
+    if message.get("refusal"):
+        raise JudgeError(f"the model refused: {_short(redact(str(message['refusal']), secrets))}")
+    if choice.get("finish_reason") == "length":
+        raise JudgeError("the output was cut off (finish_reason=length)")
+    if choice.get("finish_reason") == "content_filter":
+        raise JudgeError("the provider's content filter stopped the output")
+    judgement, problem = _parse(message.get("content") or "", question)
+    if problem is not None:
+        raise JudgeError(
+            f"the model's output was invalid: {_short(redact(problem, secrets))} (a batch has no "
+            "re-ask; grade this answer again without --batch)"
+        )
+    assert judgement is not None
+    j = _ordered(judgement, question)
+    clean = j.model_copy(
+        update={
+            "reasoning": redact(j.reasoning, secrets),
+            "overall_feedback": redact(j.overall_feedback, secrets),
+            "points": [p.model_copy(update={"feedback": redact(p.feedback, secrets)}) for p in j.points],
+        }
+    )
+    return JudgeResult(judgement=clean, model=model, mode="json_schema", attempts=1)
+
+
 def _error_text(exc: Exception) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, dict):

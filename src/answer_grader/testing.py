@@ -8,6 +8,16 @@
 Responses are served in the order pushed; when the script is empty, `default` (a function of the
 request's JSON) answers, if set, else a 500. Every request's JSON is kept in `server.requests`.
 `rubric_responder` is a default that grades like a (very simple) judge, from the request alone.
+
+It also serves the Files and Batches API, as OpenAI does (and as vLLM's `run_batch` reads and
+writes the same files): POST /v1/files (multipart upload), GET /v1/files/ID and its /content,
+POST /v1/batches (the input file is validated line by line: a JSON object with a unique string
+custom_id, method POST, the batch's endpoint as url, a body with model and messages, one model for
+all; any bad line fails the batch with the line's number), GET /v1/batches/ID, POST
+/v1/batches/ID/cancel. A batch is "validating" when created, "in_progress" at the next look, and
+done at the one after: each line's body is answered as a chat request would be (the script, then
+`default`), 2xx replies to the output file and the rest to the error file. While
+`server.hold_batches` is set, batches stay in progress.
 """
 
 from __future__ import annotations
@@ -90,15 +100,21 @@ Responder = Callable[[dict[str, Any]], Reply]
 
 
 class FakeOpenAI:
-    """Serves POST /v1/chat/completions (and GET /v1/models) from a script, on a free local port."""
+    """Serves POST /v1/chat/completions (and GET /v1/models) from a script, on a free local port,
+    and the Files and Batches API (see the module's notes)."""
 
     def __init__(self, default: Responder | None = None, port: int = 0) -> None:
         self.script: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []  # each request's headers, names lower-cased
+        self.calls: list[tuple[str, str]] = []  # (method, path) of every HTTP request
         self.default = default
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests the server was answering at once
+        self.files: dict[str, dict[str, Any]] = {}  # id -> the file object, with its "content"
+        self.batches: dict[str, dict[str, Any]] = {}  # id -> the batch object
+        self.hold_batches = threading.Event()  # set: batches stay in progress
+        self._batch_lines: dict[str, list[dict[str, Any]]] = {}  # a batch's requests, until done
         self._lock = threading.Lock()
         server = self
 
@@ -109,13 +125,22 @@ class FakeOpenAI:
                 pass
 
             def do_GET(self) -> None:
-                self._send(
-                    Reply(body={"object": "list", "data": [{"id": "fake-judge", "object": "model"}]})
-                )
+                server.calls.append(("GET", self.path))
+                reply = server._api("GET", self.path, b"", "")
+                if reply is None:
+                    reply = Reply(
+                        body={"object": "list", "data": [{"id": "fake-judge", "object": "model"}]}
+                    )
+                self._send(reply)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 raw = self.rfile.read(length)
+                server.calls.append(("POST", self.path))
+                api = server._api("POST", self.path, raw, self.headers.get("content-type", ""))
+                if api is not None:
+                    self._send(api)
+                    return
                 try:
                     request = json.loads(raw or b"{}")
                 except json.JSONDecodeError:
@@ -166,6 +191,137 @@ class FakeOpenAI:
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
 
+    # -- the Files and Batches API ------------------------------------------------------------
+
+    def _api(self, method: str, path: str, raw: bytes, content_type: str) -> Reply | None:
+        """The reply to a Files or Batches request; None for any other path."""
+        parts = path.split("?", 1)[0].rstrip("/").split("/")
+        try:
+            at = parts.index("files") if "files" in parts else parts.index("batches")
+        except ValueError:
+            return None
+        kind, rest = parts[at], parts[at + 1 :]
+        with self._lock:
+            if kind == "files" and method == "POST" and not rest:
+                return self._upload(raw, content_type)
+            if kind == "files" and method == "GET" and rest:
+                f = self.files.get(rest[0])
+                if f is None:
+                    return Reply.error(404, f"no file {rest[0]}")
+                if rest[1:] == ["content"]:
+                    return Reply(body=f["content"].decode("utf-8"), content_type="application/jsonl")
+                return Reply(body={k: v for k, v in f.items() if k != "content"})
+            if kind == "batches" and method == "POST" and not rest:
+                return self._create_batch(json.loads(raw or b"{}"))
+            if kind == "batches" and rest:
+                batch = self.batches.get(rest[0])
+                if batch is None:
+                    return Reply.error(404, f"no batch {rest[0]}")
+                if method == "POST" and rest[1:] == ["cancel"]:
+                    if batch["status"] in ("validating", "in_progress"):
+                        batch["status"] = "cancelled"
+                    return Reply(body=batch)
+                if method == "GET":
+                    self._advance(batch)
+                    return Reply(body=batch)
+            if kind == "batches" and method == "GET":
+                return Reply(body={"object": "list", "data": list(self.batches.values())})
+        return Reply.error(404, f"no route for {method} {path}")
+
+    def _new_file(self, content: bytes, filename: str, purpose: str) -> dict[str, Any]:
+        fid = f"file-{len(self.files) + 1}"
+        self.files[fid] = {
+            "id": fid,
+            "object": "file",
+            "bytes": len(content),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+            "content": content,
+        }
+        return self.files[fid]
+
+    def _upload(self, raw: bytes, content_type: str) -> Reply:
+        from email.parser import BytesParser
+        from email.policy import default as policy
+
+        message = BytesParser(policy=policy).parsebytes(
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
+        )
+        fields: dict[str, tuple[str | None, bytes]] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            fields[str(name)] = (part.get_filename(), part.get_payload(decode=True) or b"")
+        if "file" not in fields:
+            return Reply.error(400, "no file in the upload")
+        purpose = fields.get("purpose", (None, b""))[1].decode()
+        filename, content = fields["file"]
+        f = self._new_file(content, filename or "upload", purpose)
+        return Reply(body={k: v for k, v in f.items() if k != "content"})
+
+    def _create_batch(self, request: dict[str, Any]) -> Reply:
+        f = self.files.get(str(request.get("input_file_id")))
+        if f is None:
+            return Reply.error(400, f"no file {request.get('input_file_id')}")
+        endpoint = request.get("endpoint")
+        lines, errors = batch_lines(f["content"], endpoint)
+        bid = f"batch_{len(self.batches) + 1}"
+        batch = {
+            "id": bid,
+            "object": "batch",
+            "endpoint": endpoint,
+            "input_file_id": f["id"],
+            "completion_window": request.get("completion_window"),
+            "status": "failed" if errors else "validating",
+            "errors": {"object": "list", "data": errors} if errors else None,
+            "output_file_id": None,
+            "error_file_id": None,
+            "created_at": int(time.time()),
+            "metadata": request.get("metadata"),
+            "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
+        }
+        self.batches[bid] = batch
+        self._batch_lines[bid] = lines
+        return Reply(body=batch)
+
+    def _advance(self, batch: dict[str, Any]) -> None:
+        """One look at a batch moves it on: validating -> in_progress -> completed."""
+        if batch["status"] == "validating":
+            batch["status"] = "in_progress"
+        elif batch["status"] == "in_progress" and not self.hold_batches.is_set():
+            out, err = [], []
+            for n, line in enumerate(self._batch_lines.pop(batch["id"]), 1):
+                self.requests.append(line["body"])
+                if self.script:
+                    reply = self.script.popleft()
+                elif self.default is not None:
+                    self._lock.release()  # the responder may take its time
+                    try:
+                        reply = self.default(line["body"])
+                    finally:
+                        self._lock.acquire()
+                else:
+                    reply = Reply.error(500, "the fake server's script is empty")
+                body = reply.body if isinstance(reply.body, dict) else {"text": reply.body}
+                result = {
+                    "id": f"batch_req_{n}",
+                    "custom_id": line["custom_id"],
+                    "response": {"status_code": reply.status, "request_id": f"req_{n}", "body": body},
+                    "error": None,
+                }
+                (out if 200 <= reply.status < 300 else err).append(result)
+            batch["output_file_id"] = self._new_file(_jsonl(out), "output.jsonl", "batch_output")["id"]
+            if err:
+                errors = self._new_file(_jsonl(err), "errors.jsonl", "batch_output")
+                batch["error_file_id"] = errors["id"]
+            batch["request_counts"] = {
+                "total": len(out) + len(err),
+                "completed": len(out),
+                "failed": len(err),
+            }
+            batch["status"] = "completed"
+
     def _next(self, request: dict[str, Any]) -> Reply:
         with self._lock:
             self.requests.append(request)
@@ -197,6 +353,56 @@ class FakeOpenAI:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _jsonl(rows: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in rows).encode("utf-8")
+
+
+def batch_lines(content: bytes, endpoint: object) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The requests of a batch input file, and its problems as OpenAI reports them (code, message,
+    line): what OpenAI checks before it runs a batch."""
+    lines: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    models: set[str] = set()
+
+    def bad(n: int, code: str, message: str) -> None:
+        errors.append({"code": code, "message": message, "param": None, "line": n})
+
+    for n, text in enumerate(content.decode("utf-8", "replace").splitlines(), 1):
+        if not text.strip():
+            continue
+        try:
+            line = json.loads(text)
+        except json.JSONDecodeError:
+            bad(n, "invalid_json_line", "This line is not parseable as valid JSON.")
+            continue
+        if not isinstance(line, dict):
+            bad(n, "invalid_json_line", "Each line must be a JSON object.")
+            continue
+        cid = line.get("custom_id")
+        if not isinstance(cid, str) or not cid:
+            bad(n, "missing_required_parameter", "custom_id must be a non-empty string.")
+        elif cid in seen:
+            bad(n, "duplicate_custom_id", f"The custom_id {cid!r} is not unique.")
+        else:
+            seen.add(cid)
+        if line.get("method") != "POST":
+            bad(n, "invalid_request", "method must be POST.")
+        if line.get("url") != endpoint:
+            bad(n, "mismatched_endpoint", f"url {line.get('url')!r} is not the batch's {endpoint!r}.")
+        body = line.get("body")
+        if not isinstance(body, dict) or "model" not in body or "messages" not in body:
+            bad(n, "invalid_request", "body must be an object with model and messages.")
+        else:
+            models.add(str(body["model"]))
+            lines.append(line)
+    if len(models) > 1:
+        bad(0, "model_mismatch", f"One model per batch; this file names {sorted(models)}.")
+    if not lines and not errors:
+        bad(0, "empty_file", "The input file has no requests.")
+    return lines, errors
 
 
 _POINT = re.compile(r"^- ([a-z0-9-]+): ", re.MULTILINE)

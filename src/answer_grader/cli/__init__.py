@@ -6,7 +6,7 @@ One module per group of commands; each imports the library inside its commands, 
 
 from __future__ import annotations
 
-from . import bank, evaluation, grading, history, practice, sheets  # noqa: F401 (they register)
+from . import bank, batches, evaluation, grading, history, practice, sheets  # noqa: F401 (they register)
 from .app import main
 
 __all__ = ["main"]

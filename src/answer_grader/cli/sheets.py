@@ -64,6 +64,32 @@ from .common import (
     "the sheet is scored. Off by default: an instructor's sheets are not their own practice.",
 )
 @click.option("--no-history", is_flag=True, hidden=True)  # the old opt-out; recording is now opt-in
+@click.option(
+    "--batch",
+    "use_batch",
+    is_flag=True,
+    help="Send the judge's requests as one batch (OpenAI's Batch API: half the price, no rate "
+    "limits), wait for it, then grade. The batch id is saved: if interrupted, the same command "
+    "or `grader batch collect ID` picks it up.",
+)
+@click.option(
+    "--batch-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Only write the judge's requests to this batch file (OpenAI's batch format, which "
+    "vLLM's run_batch reads too), for a batch run elsewhere.",
+)
+@click.option(
+    "--batch-results",
+    metavar="FILE",
+    help="Grade from a batch output file produced elsewhere (for the requests --batch-file wrote).",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(0.01, 3600),
+    default=30.0,
+    show_default=True,
+    help="With --batch: seconds between looks at the batch.",
+)
 @bank_option
 def score(
     files: tuple[str, ...],
@@ -79,6 +105,10 @@ def score(
     fail_under: float | None,
     record: bool,
     no_history: bool,
+    use_batch: bool,
+    batch_file: Path | None,
+    batch_results: str | None,
+    poll_interval: float,
     bank: Path | None,
 ) -> None:
     """Grade every answer of one or more answer sheets (markdown, as `grader template` writes).
@@ -86,22 +116,60 @@ def score(
     Unanswered questions are counted, not scored. Nothing is added to your practice history
     unless --record is given. Exit status 3 when the mean score is below --fail-under; 4 when
     some answer could not be graded (its row says why); 1 when the report cannot be written
-    (it is then printed to stdout, so the grading is not lost)."""
-    from ..answers import read_sheets
+    (it is then printed to stdout, so the grading is not lost).
+
+    For a cohort, --batch sends every judge request as one batch; --batch-file only writes them
+    (for OpenAI's Batch API or vLLM's run_batch elsewhere) and --batch-results grades from the
+    output of such a run."""
+    from ..answers import match_sheets, read_sheet_texts
     from ..attempts import SheetRecorder
     from ..bank import load_bank
     from ..batch import score_matches, sheet_report
+    from . import batches
 
     env = current_env()
+    routes = [
+        n
+        for n, v in [
+            ("--batch", use_batch),
+            ("--batch-file", batch_file),
+            ("--batch-results", batch_results),
+        ]
+        if v
+    ]
+    if len(routes) > 1:
+        raise click.UsageError(f"{' and '.join(routes)} are different routes: choose one")
     settings = env.settings(backend=backend, model=model, base_url=base_url, timeout=timeout)
-    settings = sampled(settings, samples)
+    if batch_file is not None or batch_results is not None:
+        settings = batches.file_settings(settings, samples)  # nothing is sent: no server needed
+    else:
+        settings = sampled(settings, samples)
+    if use_batch and settings.backend != "llm":
+        raise click.UsageError(
+            "--batch sends the LLM judge's requests: set OPENAI_API_KEY or OPENAI_BASE_URL, or "
+            "pass --backend llm --base-url URL"
+        )
     _check_output(output)
-    matches = read_sheets(files, load_bank(bank, env).questions)
+    if batch_file is not None:
+        _check_output(batch_file)
+    sheets = read_sheet_texts(files)
+    matches = match_sheets(sheets, load_bank(bank, env).questions)
     cache = None if no_cache else _open_cache(env)
+    if batch_file is not None:
+        batches.write_batch_file(env, settings, matches, cache, batch_file, files)
+        return
+    batch_id = None
+    if batch_results is not None:
+        grader = batches.results_grader(env, settings, batch_results)
+    elif use_batch:
+        grader, batch_id = batches.batch_grader(
+            env, settings, matches, cache, sheets=sheets, bank=bank, poll=poll_interval
+        )
     recorder = SheetRecorder(env.history(), matches) if record and not no_history else None
     progress = _Progress(len(matches))
     try:
-        grader = env.grader(settings, on_status=progress.note)
+        if batch_results is None and not use_batch:
+            grader = env.grader(settings, on_status=progress.note)
         rows = score_matches(
             matches,
             grader,
@@ -113,8 +181,17 @@ def score(
         progress.close()
         if recorder is not None:
             recorder.history.close()
+    if batch_id is not None:
+        from ..batches import BatchStore
+
+        BatchStore(env.data_dir / "batches").collected(batch_id)
     report = sheet_report(rows, grader, ["stdin" if f == "-" else f for f in files], fail_under)
     _deliver(report, fmt, output)
+    _exit_status(report, fail_under)
+
+
+def _exit_status(report: Any, fail_under: float | None) -> None:
+    """4 if an answer could not be graded; 3 if the mean is below --fail-under."""
     t = report.totals
     if t.errors:
         sys.exit(int(ExitCode.NOT_GRADED))
