@@ -193,3 +193,18 @@ def test_samples_count_how_often_verdicts_flip(data: Path) -> None:
     assert llm["flip_rate"] == pytest.approx(1 / 8)
     # The majority is covered, so the figures are those of one sample.
     assert out["overall"]["grader"]["pearson"] == pytest.approx(7 / 11)
+
+
+def test_eval_with_the_judge_in_a_terminal_and_piped(data: Path) -> None:
+    from .terminal import COLUMNS, run_piped, run_tty
+
+    with FakeOpenAI(default=_responder) as server:
+        args = ["eval", str(data), "--backend", "llm", "--base-url", server.url, "--no-cache"]
+        tty = run_tty(*args)
+        piped = run_piped(*args)
+    for seen in (tty, piped):
+        seen.assert_no_crash()
+        assert seen.code == 4  # one row not graded
+    assert "Requests: 5" in " ".join(tty.text.split())
+    assert all(len(line) <= COLUMNS for line in tty.text.splitlines() if len(line.split()) > 1)
+    assert "Requests: 5" in piped.out and "\x1b" not in piped.out + piped.err

@@ -75,6 +75,7 @@ def _commands(tmp_path: Path, answer_file: Path) -> dict[str, tuple[list[str], l
         ),
         "check": (["check"], [r"OK: 23 questions, \d+ key points, all covered"]),
         "config": (["config"], [r"backend\s+offline", r"api_key\s+\(not set\)"]),
+        "batch": (["batch", "status"], [r"No saved batches"]),
     }
 
 
@@ -90,6 +91,7 @@ COMMANDS = [
     "new",
     "check",
     "config",
+    "batch",
 ]
 
 
