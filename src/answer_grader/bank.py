@@ -336,4 +336,11 @@ def load_bank(explicit: str | os.PathLike[str] | None = None, env: Environment |
     questions, problems = scan_bank(root, source)
     if problems:
         raise RubricError(problems)
+    from .bank_vectors import path_for
+
+    vectors = path_for(root)
+    if vectors.exists():  # the bank's texts embedded once, shipped with it (bank_vectors)
+        from .semantic import use_shipped_vectors
+
+        use_shipped_vectors(vectors)
     return Bank(root=root, source=source, questions=tuple(questions))

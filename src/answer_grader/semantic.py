@@ -101,10 +101,46 @@ class EmbeddingStore:
         self._db.commit()
 
 
+# Vector files shipped with banks (`bank_vectors`), registered when a bank is loaded and read on the
+# first text one of them may hold. Their vectors are the model's own, so they stand in for it.
+_SHIPPED_FILES: list[Path] = []
+_SHIPPED: dict[bytes, Any] = {}
+_SHIPPED_LOCK = threading.Lock()
+
+
+def use_shipped_vectors(path: Path) -> None:
+    """Let the model take the vectors of `path` (a bank's vectors file) instead of computing them."""
+    with _SHIPPED_LOCK:
+        if path not in _SHIPPED_FILES:
+            _SHIPPED_FILES.append(path)
+
+
+def _shipped() -> dict[bytes, Any]:
+    """The vectors of every registered file read so far (reading the new ones). A file built for
+    another model version, or unreadable, is passed over: the texts are then embedded."""
+    with _SHIPPED_LOCK:
+        while _SHIPPED_FILES:
+            path = _SHIPPED_FILES.pop()
+            from .bank_vectors import model_manifest, read
+
+            try:
+                manifest, keys, vectors = read(path)
+            except ValueError:
+                continue
+            model = model_manifest(with_digest=False)
+            if all(manifest.get(k) == v for k, v in model.items()):
+                _SHIPPED.update(zip((k.tobytes() for k in keys), vectors, strict=True))
+        return _SHIPPED
+
+
+@lru_cache(maxsize=1)
+def _memory() -> tuple[dict[str, np.ndarray], threading.Lock]:
+    return {}, threading.Lock()
+
+
 @lru_cache(maxsize=2)
-def _loaded(threads: int | None) -> tuple[Any, Any, frozenset[str], dict[str, np.ndarray], Any]:
-    """The tokenizer, the ONNX session, its input names, the in-memory vectors and their lock:
-    loaded once per process, shared by every MiniLM (a vector depends on its text alone)."""
+def _loaded(threads: int | None) -> tuple[Any, Any, frozenset[str]]:
+    """The tokenizer, the ONNX session and its input names: loaded once per process."""
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
@@ -119,7 +155,7 @@ def _loaded(threads: int | None) -> tuple[Any, Any, frozenset[str], dict[str, np
         _locate(MODEL_DIST, MODEL_FILE), opts, providers=["CPUExecutionProvider"]
     )
     inputs = frozenset(i.name for i in session.get_inputs())
-    return tokenizer, session, inputs, {}, threading.Lock()
+    return tokenizer, session, inputs
 
 
 class MiniLM:
@@ -128,20 +164,34 @@ class MiniLM:
 
     name = MODEL_NAME
 
-    def __init__(self, threads: int | None = None, store: EmbeddingStore | None = None) -> None:
+    def __init__(
+        self, threads: int | None = None, store: EmbeddingStore | None = None, *, shipped: bool = True
+    ) -> None:
         self._store = store
-        self._tokenizer, self._session, self._inputs, self._cache, self._lock = _loaded(threads)
+        self._shipped = shipped  # False: compute every vector (building a bank's vectors file)
+        self._threads = threads
+        self._loaded: tuple[Any, ...] | None = None
+        # The vectors computed so far, shared by every MiniLM of the process (a vector depends on
+        # its text alone); one that may not use shipped vectors keeps its own.
+        self._cache, self._lock = _memory() if shipped else ({}, threading.Lock())
+
+    def _model(self) -> tuple[Any, ...]:
+        """The tokenizer, session and input names, loaded on the first text no file holds."""
+        if self._loaded is None:
+            self._loaded = _loaded(self._threads)
+        return self._loaded
 
     def _run(self, texts: list[str]) -> np.ndarray:
         import numpy as np
 
-        encoded = self._tokenizer.encode_batch(texts)
+        tokenizer, session, inputs = self._model()
+        encoded = tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self._inputs:
+        if "token_type_ids" in inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        hidden = self._session.run(None, feeds)[0]
+        hidden = session.run(None, feeds)[0]
         summed = (hidden * mask[..., None]).sum(axis=1)
         vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
@@ -151,6 +201,12 @@ class MiniLM:
 
         with self._lock:
             todo = sorted({t for t in texts if t not in self._cache}, key=len)
+            if todo and self._shipped and (shipped := _shipped()):
+                from .bank_vectors import text_key
+
+                found = {t: v for t in todo if (v := shipped.get(text_key(t))) is not None}
+                self._cache.update(found)
+                todo = [t for t in todo if t not in found]
             if todo and self._store is not None:
                 stored = self._store.get_many(todo)
                 self._cache.update(stored)

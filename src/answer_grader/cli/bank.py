@@ -95,15 +95,31 @@ def show(question: str, reference: bool, fmt: str, bank: Path | None) -> None:
     is_flag=True,
     help="Skip the offline grader's pass: files and keywords only, no model loaded.",
 )
+@click.option(
+    "--write-vectors",
+    is_flag=True,
+    help="First embed the bank's texts and write them to its vectors/ folder, shipped with the "
+    "bank so that a first run embeds only the answers.",
+)
 @bank_option
-def check(no_offline: bool, bank: Path | None) -> None:
+def check(no_offline: bool, write_vectors: bool, bank: Path | None) -> None:
     """Check the bank: every rubric valid against the schema, ids unique, numbers 1..N, both files
-    present for each question, and every key point carried by its own reference answer, by the
-    keyword check and by the offline grader."""
+    present for each question, every key point carried by its own reference answer, by the
+    keyword check and by the offline grader, and the bank's shipped vectors (if it has them)
+    those of its texts and of the installed model."""
     from ..audit import audit_bank
+    from ..bank_vectors import problems as vector_problems
     from ..errors import CheckFailed
 
-    report = audit_bank(bank, offline=not no_offline, env=current_env())
+    env = current_env()
+    if write_vectors:
+        from ..bank import load_bank
+        from ..bank_vectors import build
+
+        loaded = load_bank(bank, env)
+        path, n = build(loaded.root, loaded.questions)
+        click.echo(f"Wrote the vectors of {n} texts to {_shown(path)}", err=True)
+    report = audit_bank(bank, offline=not no_offline, env=env)
     rows = []
     for a in report.questions:
         missed = [e.point_id for e in a.evidence if not e.complete]
@@ -118,9 +134,11 @@ def check(no_offline: bool, bank: Path | None) -> None:
         rows.append([*row, ", ".join(missed) or "-"])
     if rows:
         click.echo(_columns(rows, ["#", "id", "keywords", "offline", "words", "not covered"]))
-    failures = report.failures
+    failures = [str(f) for f in report.failures]
+    if report.questions:
+        failures += vector_problems(report.root, [a.question for a in report.questions])
     if failures:
-        raise CheckFailed([str(f) for f in failures])
+        raise CheckFailed(failures)
     points = sum(len(a.evidence) for a in report.questions)
     click.echo(
         _fit(
