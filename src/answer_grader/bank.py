@@ -18,6 +18,7 @@ from .errors import Problem, QuestionNotFound, RubricError
 from .models import Question, Rubric
 
 if TYPE_CHECKING:
+    from .bank_cache import ValidatedRubrics
     from .environment import Environment
 
 RUBRIC_SUFFIXES = (".yaml", ".yml", ".json")
@@ -189,20 +190,28 @@ def _semantic_problems(rubric: Rubric, label: str, stem: str) -> list[Problem]:
 _VALID: dict[tuple[str, str, bytes], Rubric] = {}
 
 
-def load_rubric(path: Path, label: str | None = None) -> tuple[Rubric | None, list[Problem]]:
-    """Parse and validate one rubric file; the rubric is None when it has problems."""
+def load_rubric(
+    path: Path, label: str | None = None, store: ValidatedRubrics | None = None
+) -> tuple[Rubric | None, list[Problem]]:
+    """Parse and validate one rubric file; the rubric is None when it has problems. `store`
+    remembers rubrics that passed, across processes (`bank_cache`)."""
 
     label = label or str(path)
     try:
-        key: tuple[str, str, bytes] | None = (
-            label,
-            path.stem,
-            hashlib.sha256(path.read_bytes()).digest(),
-        )
+        content = path.read_bytes()
+        key: tuple[str, str, bytes] | None = (label, path.stem, hashlib.sha256(content).digest())
     except OSError:
         key = None  # _parse reports it
     if key is not None and key in _VALID:
         return _VALID[key], []
+    stored_key = None
+    if key is not None and store is not None:
+        from .bank_cache import key as store_key
+
+        stored_key = store_key(label, path.stem, content)
+        if (rubric := store.get(stored_key)) is not None:
+            _VALID[key] = rubric
+            return rubric, []
     data, problems = _parse(path, label)
     if problems:
         return None, problems
@@ -211,6 +220,8 @@ def load_rubric(path: Path, label: str | None = None) -> tuple[Rubric | None, li
         if len(_VALID) > 4096:
             _VALID.clear()
         _VALID[key] = rubric
+        if store is not None and stored_key is not None:
+            store.put(stored_key, rubric)
     return rubric, problems
 
 
@@ -263,8 +274,11 @@ class Bank:
         return sorted({t for q in self.questions for t in q.rubric.topics})
 
 
-def scan_bank(root: Path, source: str = "") -> tuple[list[Question], list[Problem]]:
-    """Load every question of the bank at `root`, collecting all problems, not just the first."""
+def scan_bank(
+    root: Path, source: str = "", store: ValidatedRubrics | None = None
+) -> tuple[list[Question], list[Problem]]:
+    """Load every question of the bank at `root`, collecting all problems, not just the first;
+    rubrics found in `store` were validated by an earlier process."""
     rubric_dir = root / "rubrics"
     answer_dir = root / "reference_answers"
     problems: list[Problem] = []
@@ -273,7 +287,7 @@ def scan_bank(root: Path, source: str = "") -> tuple[list[Question], list[Proble
     if not files:
         problems.append(Problem("rubrics/", "", "no rubric files (*.yaml, *.yml, *.json)"))
     for path in files:
-        rubric, found = load_rubric(path, f"rubrics/{path.name}")
+        rubric, found = load_rubric(path, f"rubrics/{path.name}", store)
         problems += found
         if rubric is not None:
             rubrics.append((rubric, path))
@@ -327,20 +341,33 @@ def scan_bank(root: Path, source: str = "") -> tuple[list[Question], list[Proble
     return questions, problems
 
 
+def _validated_store(env: Environment, root: Path) -> ValidatedRubrics:
+    """The store of validated rubrics: those shipped with the bank (`prebuilt`), and those of the
+    data folder (none when there is no usable folder)."""
+    from .bank_cache import ValidatedRubrics
+    from .errors import GraderError
+    from .prebuilt import shipped_rubrics
+
+    try:
+        data: Path | None = env.data_dir
+    except GraderError:
+        data = None
+    return ValidatedRubrics(data, shipped=shipped_rubrics(root))
+
+
 def load_bank(explicit: str | os.PathLike[str] | None = None, env: Environment | None = None) -> Bank:
     """Load the bank in `explicit`, else the one `env` names ($GRADER_BANK, else the packaged
     bank); RubricError lists problems."""
     from .environment import Environment
 
-    root, source = (env or Environment()).bank_dir(explicit)
-    questions, problems = scan_bank(root, source)
+    env = env or Environment()
+    root, source = env.bank_dir(explicit)
+    store = _validated_store(env, root)
+    questions, problems = scan_bank(root, source, store)
+    store.save()
     if problems:
         raise RubricError(problems)
-    from .bank_vectors import path_for
+    from .prebuilt import register
 
-    vectors = path_for(root)
-    if vectors.exists():  # the bank's texts embedded once, shipped with it (bank_vectors)
-        from .semantic import use_shipped_vectors
-
-        use_shipped_vectors(vectors)
+    register(root)  # what was computed from the bank once and shipped with it
     return Bank(root=root, source=source, questions=tuple(questions))

@@ -198,6 +198,12 @@ class _Lazy:
     def embed(self, texts: Any) -> Any:
         return self._env.get_embedder().embed(texts)
 
+    def preload(self) -> None:
+        """Load the embedder and its model ahead of the first text (the shipped model can)."""
+        inner = self._env.get_embedder()
+        if hasattr(inner, "preload"):
+            inner.preload()
+
     def __getattr__(self, attr: str) -> Any:
         return getattr(self._env.get_embedder(), attr)
 

@@ -225,19 +225,40 @@ class OfflineGrader:
     def warm(self, items: Sequence[tuple[Question, str]]) -> None:
         """Embed what many answers need in one batched pass (much faster than answer by answer):
         every question's anchors, and every sentence of every answer grade() will accept."""
-        from .signals import usable, warm_profiles
+        import threading
 
-        warm_profiles(list({q.content_hash: q for q, _ in items}.values()), self.embedder)
-        # min_words=1: a short sentence is usable when the reference is one short sentence.
-        texts = [
-            u.text
-            for _, a in items
-            if len(a) <= PARAMS.max_answer_chars  # a 5 MB answer is refused at once, not split first
-            for u in split_sentences(a)
-            if usable(u, min_words=1)
-        ]
+        from .signals import _texts_to_embed, usable, warm_profiles
+
+        # The model loads (0.4 s: a session and a tokenizer, native code that frees the GIL) while
+        # this thread splits the answers and reads the references, which needs no model.
+        loader = threading.Thread(target=self._preload, daemon=True)
+        loader.start()
+        try:
+            questions = list({q.content_hash: q for q, _ in items}.values())
+            for q in questions:
+                _texts_to_embed(q)  # the references' keyword checks, kept per rubric content
+            # min_words=1: a short sentence is usable when the reference is one short sentence.
+            texts = [
+                u.text
+                for _, a in items
+                if len(a) <= PARAMS.max_answer_chars  # a 5 MB answer is refused, not split first
+                for u in split_sentences(a)
+                if usable(u, min_words=1)
+            ]
+        finally:
+            loader.join()
+        warm_profiles(questions, self.embedder)
         if texts:
             self.embedder.embed(texts)
+
+    def _preload(self) -> None:
+        """Load the embedder's model now, if it can say so (the shipped one can)."""
+        try:
+            preload = getattr(self.embedder, "preload", None)
+            if preload is not None:
+                preload()
+        except Exception:  # embedding reports it again, in the grader's thread
+            pass
 
     def grade_many(
         self,

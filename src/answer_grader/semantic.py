@@ -101,7 +101,7 @@ class EmbeddingStore:
         self._db.commit()
 
 
-# Vector files shipped with banks (`bank_vectors`), registered when a bank is loaded and read on the
+# Vector files shipped with banks (`prebuilt`), registered when a bank is loaded and read on the
 # first text one of them may hold. Their vectors are the model's own, so they stand in for it.
 _SHIPPED_FILES: list[Path] = []
 _SHIPPED: dict[bytes, Any] = {}
@@ -121,10 +121,10 @@ def _shipped() -> dict[bytes, Any]:
     with _SHIPPED_LOCK:
         while _SHIPPED_FILES:
             path = _SHIPPED_FILES.pop()
-            from .bank_vectors import model_manifest, read
+            from .prebuilt import model_manifest, read_vectors
 
             try:
-                manifest, keys, vectors = read(path)
+                manifest, keys, vectors = read_vectors(path)
             except ValueError:
                 continue
             model = model_manifest(with_digest=False)
@@ -175,6 +175,10 @@ class MiniLM:
         # its text alone); one that may not use shipped vectors keeps its own.
         self._cache, self._lock = _memory() if shipped else ({}, threading.Lock())
 
+    def preload(self) -> None:
+        """Load the model now rather than at the first text no file holds."""
+        self._model()
+
     def _model(self) -> tuple[Any, ...]:
         """The tokenizer, session and input names, loaded on the first text no file holds."""
         if self._loaded is None:
@@ -202,7 +206,7 @@ class MiniLM:
         with self._lock:
             todo = sorted({t for t in texts if t not in self._cache}, key=len)
             if todo and self._shipped and (shipped := _shipped()):
-                from .bank_vectors import text_key
+                from .prebuilt import text_key
 
                 found = {t: v for t in todo if (v := shipped.get(text_key(t))) is not None}
                 self._cache.update(found)

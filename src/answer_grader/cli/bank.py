@@ -96,29 +96,31 @@ def show(question: str, reference: bool, fmt: str, bank: Path | None) -> None:
     help="Skip the offline grader's pass: files and keywords only, no model loaded.",
 )
 @click.option(
-    "--write-vectors",
+    "--prebuild",
     is_flag=True,
-    help="First embed the bank's texts and write them to its vectors/ folder, shipped with the "
-    "bank so that a first run embeds only the answers.",
+    help="First compute what the bank ships prebuilt (its texts' vectors, its rubrics validated, "
+    "its reference answers split) and write it to its prebuilt/ folder, so that a first run "
+    "does only what its answers need.",
 )
 @bank_option
-def check(no_offline: bool, write_vectors: bool, bank: Path | None) -> None:
+def check(no_offline: bool, prebuild: bool, bank: Path | None) -> None:
     """Check the bank: every rubric valid against the schema, ids unique, numbers 1..N, both files
     present for each question, every key point carried by its own reference answer, by the
-    keyword check and by the offline grader, and the bank's shipped vectors (if it has them)
-    those of its texts and of the installed model."""
+    keyword check and by the offline grader, and the bank's prebuilt files (if it has them)
+    current for its texts, the installed model and this version of grader."""
     from ..audit import audit_bank
-    from ..bank_vectors import problems as vector_problems
     from ..errors import CheckFailed
+    from ..prebuilt import problems as prebuilt_problems
 
     env = current_env()
-    if write_vectors:
+    if prebuild:
         from ..bank import load_bank
-        from ..bank_vectors import build
+        from ..prebuilt import build, folder
 
         loaded = load_bank(bank, env)
-        path, n = build(loaded.root, loaded.questions)
-        click.echo(f"Wrote the vectors of {n} texts to {_shown(path)}", err=True)
+        counts = build(loaded.root, loaded.questions)
+        made = ", ".join(f"{n} {what}" for what, n in counts.items())
+        click.echo(f"Wrote {made} to {_shown(folder(loaded.root))}", err=True)
     report = audit_bank(bank, offline=not no_offline, env=env)
     rows = []
     for a in report.questions:
@@ -136,7 +138,7 @@ def check(no_offline: bool, write_vectors: bool, bank: Path | None) -> None:
         click.echo(_columns(rows, ["#", "id", "keywords", "offline", "words", "not covered"]))
     failures = [str(f) for f in report.failures]
     if report.questions:
-        failures += vector_problems(report.root, [a.question for a in report.questions])
+        failures += prebuilt_problems(report.root, [a.question for a in report.questions])
     if failures:
         raise CheckFailed(failures)
     points = sum(len(a.evidence) for a in report.questions)
