@@ -162,23 +162,33 @@ class _LazyJudge:
 
         self.usage = Usage()  # counted from the first request, whenever the client is made
 
+    def connect(self) -> None:
+        """Make the client now (importing openai takes most of a second): before a run's
+        requests, so that the first request does not wait on it while the offline work runs."""
+        with self._lock:
+            self._make()
+
     def judge(self, question: Question, answer: str, *, seed: int | None = None):  # type: ignore[no-untyped-def]
         with self._lock:
-            if self._judge is None:
-                from .judge import Judge, make_client
-
-                s = self._settings
-                self._judge = Judge(
-                    make_client(s.base_url, s.api_key, s.timeout),
-                    s.model,
-                    seed=s.seed,
-                    max_retries=s.max_retries,
-                    timeout=s.timeout,
-                    on_status=self._on_status,
-                    secrets=s.secrets,
-                    usage=self.usage,
-                )
+            self._make()
         return self._judge.judge(question, answer, seed=seed)  # type: ignore[attr-defined]
+
+    def _make(self) -> None:
+        """The judge and its client, made once (the caller holds the lock)."""
+        if self._judge is None:
+            from .judge import Judge, make_client
+
+            s = self._settings
+            self._judge = Judge(
+                make_client(s.base_url, s.api_key, s.timeout),
+                s.model,
+                seed=s.seed,
+                max_retries=s.max_retries,
+                timeout=s.timeout,
+                on_status=self._on_status,
+                secrets=s.secrets,
+                usage=self.usage,
+            )
 
 
 def grade_or_error(

@@ -33,8 +33,9 @@ the offline signals say of the quoted sentence, for that point:
 So a judge that credits everything, obeys an injection or quotes the wrong sentence gets no
 more than the offline evidence of the sentences it quotes allows.
 
-The grader owns its concurrency: `grade_many` sends every judge request first, computes the
-offline signals while they are out, and cross-checks each answer as its reply arrives.
+The grader owns its concurrency: `grade_many` sends every judge request first, computes every
+answer's offline signals while they are out (they do not depend on the reply), and cross-checks
+each answer as soon as both its signals and its replies are in.
 """
 
 from __future__ import annotations
@@ -335,23 +336,47 @@ class LLMGrader:
             if on_done is not None:
                 on_done(i, result)
 
+        asked = [i for i, (q, a) in enumerate(items) if needs_judge(q, a)]
+        if asked:
+            # The model loads in native code meanwhile, while this thread makes the client
+            # (importing openai: most of a second of Python) before the offline work starts, which
+            # would otherwise share the interpreter with it and hold the first request back.
+            self.offline.preload()
+            connect = getattr(self.judge, "connect", None)
+            if connect is not None:
+                connect()
         pool = ThreadPoolExecutor(max_workers=max(1, jobs))
         try:
             futures: dict[Future, int] = {}
             waiting: dict[int, list[Future]] = {}  # an answer's samples, in seed order
-            for i, (question, answer) in enumerate(items):
-                if needs_judge(question, answer):  # empty, too long and too short: no request
-                    text = clean_answer(answer)  # what `grade` sends: validated, normalised
-                    for seed in self._seeds():
-                        future = pool.submit(self._ask, question, text, seed)
-                        futures[future] = i
-                        waiting.setdefault(i, []).append(future)
-            self.offline.warm(items)
-            for future in as_completed(futures):
-                i = futures[future]
-                if all(f.done() for f in waiting[i]) and results[i] is None:
-                    fs = waiting[i]
-                    done(i, grade_or_error(lambda q, a, fs=fs: self._finish(q, a, fs), *items[i]))
+            for i in asked:  # empty, too long and too short answers need no request
+                question, answer = items[i]
+                text = clean_answer(answer)  # what `grade` sends: validated, normalised
+                for seed in self._seeds():
+                    future = pool.submit(self._ask, question, text, seed)
+                    futures[future] = i
+                    waiting.setdefault(i, []).append(future)
+            self.offline.warm(items)  # its own preload waits for the one above
+            prepared: dict[int, Prepared | Exception] = {}
+
+            def finish_ready() -> None:
+                """Finish every answer whose offline signals and replies are all in."""
+                for i in [i for i in waiting if i in prepared and all(f.done() for f in waiting[i])]:
+                    fs = waiting.pop(i)
+                    p = prepared.pop(i)
+                    done(i, grade_or_error(lambda q, a, p=p, fs=fs: self._finish(p, fs), *items[i]))
+
+            # The offline signals do not depend on the judge's reply: compute them while the
+            # requests are out, finishing each answer whose replies are already in as we go.
+            for i in list(waiting):
+                try:
+                    prepared[i] = self.offline.prepare(*items[i])
+                except Exception as exc:  # reported in the answer's place by grade_or_error
+                    prepared[i] = exc
+                finish_ready()
+            for _ in as_completed([f for fs in waiting.values() for f in fs]):
+                finish_ready()
+            finish_ready()
             for i, (question, answer) in enumerate(items):
                 if results[i] is None:  # nothing to ask: empty, too long or too short
                     done(i, grade_or_error(self.grade, question, answer))
@@ -359,8 +384,9 @@ class LLMGrader:
             pool.shutdown(wait=True, cancel_futures=True)
         return [r for r in results if r is not None]
 
-    def _finish(self, question: Question, answer: str, futures: Sequence[Future]) -> GradeReport:
-        p = self.offline.prepare(question, answer)
+    def _finish(self, p: Prepared | Exception, futures: Sequence[Future]) -> GradeReport:
+        if isinstance(p, Exception):
+            raise p
         outcomes: list[object] = []
         for f in futures:
             exc = f.exception()

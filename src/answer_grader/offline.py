@@ -12,6 +12,7 @@ How a point's evidence is scored is specified in `grading` (the module docstring
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -225,14 +226,11 @@ class OfflineGrader:
     def warm(self, items: Sequence[tuple[Question, str]]) -> None:
         """Embed what many answers need in one batched pass (much faster than answer by answer):
         every question's anchors, and every sentence of every answer grade() will accept."""
-        import threading
-
         from .signals import _texts_to_embed, usable, warm_profiles
 
         # The model loads (0.4 s: a session and a tokenizer, native code that frees the GIL) while
         # this thread splits the answers and reads the references, which needs no model.
-        loader = threading.Thread(target=self._preload, daemon=True)
-        loader.start()
+        loader = self.preload()
         try:
             questions = list({q.content_hash: q for q, _ in items}.values())
             for q in questions:
@@ -250,6 +248,13 @@ class OfflineGrader:
         warm_profiles(questions, self.embedder)
         if texts:
             self.embedder.embed(texts)
+
+    def preload(self) -> threading.Thread:
+        """Start loading the embedder's model in a thread (native code: it frees the GIL for
+        whatever this thread does meanwhile); join the thread before embedding."""
+        loader = threading.Thread(target=self._preload, daemon=True)
+        loader.start()
+        return loader
 
     def _preload(self) -> None:
         """Load the embedder's model now, if it can say so (the shipped one can)."""

@@ -133,6 +133,9 @@ def _shipped() -> dict[bytes, Any]:
         return _SHIPPED
 
 
+_MODEL_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _memory() -> tuple[dict[str, np.ndarray], threading.Lock]:
     return {}, threading.Lock()
@@ -180,9 +183,11 @@ class MiniLM:
         self._model()
 
     def _model(self) -> tuple[Any, ...]:
-        """The tokenizer, session and input names, loaded on the first text no file holds."""
+        """The tokenizer, session and input names, loaded on the first text no file holds (once,
+        whichever thread asks first: a preload and the grader's own first embedding)."""
         if self._loaded is None:
-            self._loaded = _loaded(self._threads)
+            with _MODEL_LOCK:
+                self._loaded = _loaded(self._threads)
         return self._loaded
 
     def _run(self, texts: list[str]) -> np.ndarray:
