@@ -57,7 +57,10 @@ def grader(*args: str, env: dict[str, str]) -> float:
 
 
 def clean_env(home: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GRADER_"))}
+    # PYTHONDONTWRITEBYTECODE (set on some build machines, this one included) makes every process
+    # compile the package from source again; an installed grader has its bytecode, so measure that.
+    drop = ("OPENAI_", "GRADER_", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     return {**env, "GRADER_HOME": home, **extra}
 
 

@@ -12,6 +12,7 @@ How a point's evidence is scored is specified in `grading` (the module docstring
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,28 @@ from .scoring import assemble, point_result
 from .semantic import MODEL_NAME, Embedder
 from .signals import PointSignal, min_answer_words, point_signals
 from .text import Sentence, split_sentences, word_count
+
+# Threads loading the model. The process waits for them before it exits: onnxruntime aborts the
+# process (SIGABRT) if the interpreter shuts down while a session is being made, which a run that
+# needed no model after all (every vector stored) would otherwise risk.
+_LOADERS: list[threading.Thread] = []
+_LOADERS_LOCK = threading.Lock()
+
+
+def _join_loaders() -> None:
+    for loader in list(_LOADERS):
+        loader.join(timeout=60)
+
+
+def _preload(embedder: Embedder) -> None:
+    """Load the embedder's model now, if it can say so (the shipped one can)."""
+    try:
+        preload = getattr(embedder, "preload", None)
+        if preload is not None:
+            preload()
+    except Exception:  # embedding reports it again, in the grader's thread
+        pass
+
 
 # The weights and cuts (PARAMS.alpha, beta, gamma, novel_floor, partial, covered) are fit by
 # `python benchmarks/calibrate_offline.py`, which writes them to data/offline_params.json and prints
@@ -251,19 +274,15 @@ class OfflineGrader:
 
     def preload(self) -> threading.Thread:
         """Start loading the embedder's model in a thread (native code: it frees the GIL for
-        whatever this thread does meanwhile); join the thread before embedding."""
-        loader = threading.Thread(target=self._preload, daemon=True)
+        whatever this thread does meanwhile); an embedding meanwhile waits for it."""
+        embedder = self.embedder  # resolved here: one thread makes it
+        loader = threading.Thread(target=_preload, args=(embedder,), daemon=True)
+        with _LOADERS_LOCK:
+            if not _LOADERS:
+                atexit.register(_join_loaders)
+            _LOADERS.append(loader)
         loader.start()
         return loader
-
-    def _preload(self) -> None:
-        """Load the embedder's model now, if it can say so (the shipped one can)."""
-        try:
-            preload = getattr(self.embedder, "preload", None)
-            if preload is not None:
-                preload()
-        except Exception:  # embedding reports it again, in the grader's thread
-            pass
 
     def grade_many(
         self,

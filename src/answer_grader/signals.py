@@ -11,7 +11,7 @@ import math
 import re
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .contradiction import (
@@ -111,12 +111,32 @@ class PointProfile:
     misconceptions: tuple[Misconception, ...]  # those the bank ties to this point
     claim_words: tuple[frozenset[str], ...]  # per misconception: its content stems the point lacks
     reference_words: tuple[frozenset[str], ...] = ()  # each reference sentence's content stems
+    # What every answer needs of the profile, computed at its first answer: the anchors' and the
+    # misconceptions' vectors, the compiled keyword groups, the keyword baseline. A profile belongs
+    # to one embedder (`profiles`), so its vectors are that embedder's.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def keyword_baseline(self, embedder: Embedder) -> float:
         """What a bare list of the point's own keywords reaches against the anchors. Needed only
-        for terse units, so computed (and cached by the embedder) only then."""
-        anchors = embedder.embed(list(self.anchors))
-        return float((anchors @ embedder.embed([keyword_list(self.point)]).T).max())
+        for terse units, so computed only then, once."""
+        if "keyword_baseline" not in self.memo:
+            anchors = self.vectors("anchors", self.anchors, embedder)
+            listed = embedder.embed([keyword_list(self.point)])
+            self.memo["keyword_baseline"] = float((anchors @ listed.T).max())
+        return self.memo["keyword_baseline"]
+
+    def vectors(self, name: str, texts: Sequence[str], embedder: Embedder) -> Any:
+        if name not in self.memo:
+            self.memo[name] = embedder.embed(list(texts))
+        return self.memo[name]
+
+    def groups(self) -> list[list[Any]]:
+        """The point's keyword groups, compiled."""
+        if "groups" not in self.memo:
+            from .keywords import compile_term
+
+            self.memo["groups"] = [[compile_term(t) for t in g] for g in self.point.keywords]
+        return self.memo["groups"]
 
 
 def keyword_list(point: KeyPoint) -> str:
@@ -318,7 +338,7 @@ def unit_features(
 ) -> list[tuple[PointProfile, UnitFeatures]]:
     """Features of every unit for every key point; the expensive step, done once per answer.
     `analysed_units`: the units already analysed (keywords.analyse_all), if the caller has them."""
-    from .keywords import compile_term, find_term
+    from .keywords import find_term
 
     min_words = min_unit_words(question)
     ok = [usable(u, min_words) for u in units]
@@ -358,12 +378,14 @@ def unit_features(
         wrong: list[tuple[float, int] | None] = [None] * len(units)
         anchor_polarity = {negated(a) for a in prof.anchors}
         if vectors is not None:
-            sims = (embedder.embed(list(prof.anchors)) @ vectors.T).max(axis=0)
+            sims = (prof.vectors("anchors", prof.anchors, embedder) @ vectors.T).max(axis=0)
             claims = corrections = None
             if prof.misconceptions:
-                claims = embedder.embed([m.claim for m in prof.misconceptions]) @ vectors.T
-                corrections = embedder.embed([m.correction for m in prof.misconceptions]) @ vectors.T
-            groups = [[compile_term(t) for t in g] for g in prof.point.keywords]
+                said_claims = [m.claim for m in prof.misconceptions]
+                fixes = [m.correction for m in prof.misconceptions]
+                claims = prof.vectors("claims", said_claims, embedder) @ vectors.T
+                corrections = prof.vectors("corrections", fixes, embedder) @ vectors.T
+            groups = prof.groups()
             for j, i in enumerate(idx):
                 base = prof.baseline
                 if function_share(units[i].text) < PARAMS.terse_share:
