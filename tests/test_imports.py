@@ -36,7 +36,10 @@ def test_the_probe_sees_a_command_that_does_load_them(tmp_path):
     """The probe works on our own code: a command that grades (offline) is seen importing the
     model's libraries, through the same main() the --help probe runs."""
     answer = tmp_path / "a.md"
-    answer.write_text("Each token is projected into a query, a key and a value vector.\n")
+    answer.write_text(
+        "Each token is projected into a query, a key and a value vector. The softmax of the "
+        "scaled dot products weighs the values.\n"
+    )
     probe = PROBE.replace('["--help"]', f'["grade", "4", {str(answer)!r}, "--format", "json"]')
     out = subprocess.run(
         [sys.executable, "-c", probe.format(heavy=HEAVY)], capture_output=True, text=True, check=True
