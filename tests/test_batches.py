@@ -197,3 +197,11 @@ def test_an_unknown_batch_is_one_clear_line() -> None:
     )
     assert seen.code == 1
     assert "no saved batch 'batch_9'" in seen.err and "Traceback" not in seen.err
+
+
+def test_the_batch_file_can_go_to_standard_output() -> None:
+    result = run("score", str(SHEET), "--batch-file", "-")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == ANSWERS
+    assert {json.loads(line)["url"] for line in lines} == {"/v1/chat/completions"}

@@ -43,7 +43,10 @@ def write_batch_file(
     grader = replay_grader(env, settings, {}, RESULTS_LABEL)
     todo = pending(matches, grader.version, cache)
     requests = requests_for(todo, settings.model, seeds(settings.samples, settings.seed))
-    write_atomic(output, batch_text(requests))
+    if str(output) == "-":  # to standard output, for a pipe
+        click.echo(batch_text(requests), nl=False)
+    else:
+        write_atomic(output, batch_text(requests))
     sheets = " ".join(_shown(f) for f in files)
     click.echo(
         f"Wrote {len(requests)} requests for {len(todo)} answers to {_shown(output)}"

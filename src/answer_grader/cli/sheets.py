@@ -75,8 +75,8 @@ from .common import (
 @click.option(
     "--batch-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Only write the judge's requests to this batch file (OpenAI's batch format, which "
-    "vLLM's run_batch reads too), for a batch run elsewhere.",
+    help="Only write the judge's requests to this batch file (- for standard output; OpenAI's "
+    "batch format, which vLLM's run_batch reads too), for a batch run elsewhere.",
 )
 @click.option(
     "--batch-results",
@@ -150,7 +150,7 @@ def score(
             "pass --backend llm --base-url URL"
         )
     _check_output(output)
-    if batch_file is not None:
+    if batch_file is not None and str(batch_file) != "-":
         _check_output(batch_file)
     sheets = read_sheet_texts(files)
     matches = match_sheets(sheets, load_bank(bank, env).questions)
