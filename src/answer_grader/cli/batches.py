@@ -54,7 +54,9 @@ def write_batch_file(
         + ".\nRun them with OpenAI's Batch API, or on vLLM:\n"
         f"  python -m vllm.entrypoints.openai.run_batch -i {_shown(output)} -o results.jsonl "
         f"--model {settings.model}\nthen grade them with:\n"
-        f"  grader score {sheets} --batch-results results.jsonl",
+        f"  grader score {sheets} --batch-results results.jsonl --model {settings.model}"
+        + (f" --samples {settings.samples}" if settings.samples > 1 else "")
+        + "\n(the same model and samples: each request's custom_id depends on them)",
         err=True,
     )
 
