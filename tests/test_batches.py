@@ -205,3 +205,21 @@ def test_the_batch_file_can_go_to_standard_output() -> None:
     lines = result.stdout.splitlines()
     assert len(lines) == ANSWERS
     assert {json.loads(line)["url"] for line in lines} == {"/v1/chat/completions"}
+
+
+def test_a_server_lost_while_waiting_says_how_to_resume(server: FakeOpenAI) -> None:
+    server.hold_batches.set()
+    child = spawn("score", str(SHEET), "--batch", *_batch_args(server), "--timeout", "2")
+    child.expect("Submitted batch batch_1")
+    server.batch_lookup_reply = Reply.error(503, "the batch service is unavailable")
+    child.expect(pexpect.EOF, timeout=120)
+    child.close()
+    assert child.exitstatus == 4
+    seen = " ".join((child.before or "").split())
+    assert "looking up batch batch_1: the server answered 503" in seen
+    assert "grader batch collect batch_1" in seen and "Traceback" not in seen
+    # The batch is still saved, so the same command resumes it once the server is back.
+    server.batch_lookup_reply = None
+    server.hold_batches.clear()
+    again = run_piped("score", str(SHEET), "--batch", *_batch_args(server))
+    assert again.code == 0 and "Resuming batch batch_1" in again.err

@@ -114,6 +114,7 @@ class FakeOpenAI:
         self.files: dict[str, dict[str, Any]] = {}  # id -> the file object, with its "content"
         self.batches: dict[str, dict[str, Any]] = {}  # id -> the batch object
         self.hold_batches = threading.Event()  # set: batches stay in progress
+        self.batch_lookup_reply: Reply | None = None  # set: every look at a batch gets this reply
         self._batch_lines: dict[str, list[dict[str, Any]]] = {}  # a batch's requests, until done
         self._lock = threading.Lock()
         server = self
@@ -222,6 +223,8 @@ class FakeOpenAI:
                         batch["status"] = "cancelled"
                     return Reply(body=batch)
                 if method == "GET":
+                    if self.batch_lookup_reply is not None:  # a server gone bad mid-wait
+                        return self.batch_lookup_reply
                     self._advance(batch)
                     return Reply(body=batch)
             if kind == "batches" and method == "GET":

@@ -149,8 +149,13 @@ def _wait(client: Any, batch_id: str, poll: float) -> Any:
             last[0] = text
             _status_line(text)
 
+    from ..errors import BatchError
+
     try:
         return wait(client, batch_id, interval=poll, on_progress=shown)
+    except BatchError as exc:  # the server went away while we waited; the batch may not have
+        resume = f"the batch is saved: `grader batch collect {batch_id}` resumes"
+        raise BatchError(f"{exc}; {resume}") from exc
     except KeyboardInterrupt:
         with contextlib.suppress(OSError):
             click.echo(
