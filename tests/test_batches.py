@@ -223,3 +223,37 @@ def test_a_server_lost_while_waiting_says_how_to_resume(server: FakeOpenAI) -> N
     server.hold_batches.clear()
     again = run_piped("score", str(SHEET), "--batch", *_batch_args(server))
     assert again.code == 0 and "Resuming batch batch_1" in again.err
+
+
+def test_a_cancelled_batch_is_not_resumed_but_submitted_anew(server: FakeOpenAI) -> None:
+    server.hold_batches.set()
+    child = spawn("score", str(SHEET), "--batch", *_batch_args(server))
+    child.expect("Submitted batch batch_1")
+    openai.OpenAI(base_url=server.url, api_key="test").batches.cancel("batch_1")
+    child.expect(pexpect.EOF, timeout=60)
+    child.close()
+    assert child.exitstatus == 4
+    assert "batch batch_1 cancelled" in " ".join((child.before or "").split())
+    assert "no: cancelled" in run("batch", "status").stdout
+
+    server.hold_batches.clear()
+    again = run_piped("score", str(SHEET), "--batch", *_batch_args(server))
+    assert again.code == 0, again.err
+    assert "Resuming" not in again.err and "Submitted batch batch_2" in again.err
+
+
+def test_a_malformed_result_line_leaves_its_answer_not_graded(tmp_path: Path) -> None:
+    out = tmp_path / "requests.jsonl"
+    run("score", str(SHEET), "--batch-file", str(out))
+    requests = [json.loads(line) for line in out.read_text().splitlines()]
+    results = [{"custom_id": r["custom_id"], "response": "oops"} for r in requests[:1]]
+    for r in requests[1:2]:
+        body = {"choices": [{"message": {"content": ["not", "text"]}, "finish_reason": "stop"}]}
+        results.append({"custom_id": r["custom_id"], "response": {"status_code": 200, "body": body}})
+    path = tmp_path / "results.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in results))
+    graded = run("score", str(SHEET), "--batch-results", str(path), "--format", "json")
+    assert graded.exit_code == 4
+    rows = {r["number"]: r["error"] for r in json.loads(graded.stdout)["rows"]}
+    assert "malformed batch result" in rows[1] and "malformed batch result" in rows[2]
+    assert "internal error" not in graded.stdout

@@ -98,3 +98,26 @@ def test_offline_refuses_samples() -> None:
     result = run("grade", "4", "--backend", "offline", "--samples", "3", input="x")
     assert result.exit_code == 2
     assert "--samples repeats the LLM judge" in result.stderr
+
+
+def test_a_vote_short_of_samples_is_not_cached(bank, tmp_path: Path) -> None:
+    """Two of three samples refused: the grade is the one sample's, flagged, and asked again
+    next time rather than replayed."""
+    q = bank.get("4")
+    sheet = tmp_path / "sheet.md"
+    sheet.write_text(f"## Question 4\n\n**{q.text}**\n\n**Answer:** {q.reference_answer}\n")
+    flipping = _flipping(q.key_points[1].id)
+
+    def respond(request: dict) -> Reply:
+        if request["seed"] != 1234:
+            return Reply.error(400, "this seed is refused")
+        return flipping(request)
+
+    with FakeOpenAI(default=respond) as server:
+        args = ["score", str(sheet), "--backend", "llm", "--base-url", server.url, "--samples", "3"]
+        first = json.loads(run(*args, "--format", "json").stdout)["rows"][0]
+        again = json.loads(run(*args, "--format", "json").stdout)["rows"][0]
+        assert len(server.requests) == 6  # asked again: not replayed from the cache
+    assert "samples-failed" in first["report"]["flags"]
+    assert "2 of 3 judge samples failed" in first["report"]["caveats"][0]
+    assert again["cached"] is False

@@ -133,9 +133,13 @@ class ReplayJudge:
             )
         self.usage.add(requests=1)
         response = line.get("response") or {}
+        if not isinstance(response, dict):
+            raise JudgeError("a malformed batch result: its response is not an object")
         reply = response.get("body")
         if line.get("error") or response.get("status_code") not in (200, None) or not reply:
             raise JudgeError(f"the batch request failed: {_failure(line)}")
+        if not isinstance(reply, dict):
+            raise JudgeError("a malformed batch result: its body is not a chat completion")
         self.usage.add_completion(reply)
         return result_from_completion(question, reply, self.model, self.secrets)
 
@@ -144,7 +148,7 @@ def _failure(line: dict[str, Any]) -> str:
     from .scrub import printable
 
     error = line.get("error")
-    response = line.get("response") or {}
+    response = line.get("response") if isinstance(line.get("response"), dict) else {}
     body = response.get("body")
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         error = body["error"]
@@ -166,9 +170,14 @@ def _api(what: str, call: Callable[[], Any]) -> Any:
     except openai.APIStatusError as exc:
         from .judge import _error_text
 
-        raise BatchError(f"{what}: the server answered {exc.status_code}: {_error_text(exc)}") from exc
-    except openai.APIError as exc:
-        raise BatchError(f"{what}: {exc.__class__.__name__}: {exc}") from exc
+        error = BatchError(f"{what}: the server answered {exc.status_code}: {_error_text(exc)}")
+        error.transient = exc.status_code >= 500 or exc.status_code == 429
+        error.status = exc.status_code
+        raise error from exc
+    except openai.APIError as exc:  # no reply at all: a timeout, a refused or dropped connection
+        error = BatchError(f"{what}: {exc.__class__.__name__}: {exc}")
+        error.transient = True
+        raise error from exc
 
 
 def submit(client: Any, text: str, *, description: str) -> Any:
@@ -213,22 +222,23 @@ def wait(
 
 
 def results_of(client: Any, batch: Any) -> dict[str, dict[str, Any]]:
-    """The output and error files of an ended batch, by custom_id. Raises BatchError when the
-    batch did not complete."""
-    if batch.status != "completed":
+    """The output and error files of an ended batch, by custom_id. An expired or cancelled batch
+    keeps the requests it finished (they are paid for): they are read, and the rest have no
+    result. Raises BatchError when there is nothing to read (a batch that failed validation)."""
+    out: dict[str, dict[str, Any]] = {}
+    for file_id in (getattr(batch, "output_file_id", None), getattr(batch, "error_file_id", None)):
+        if file_id:
+            text = _api(
+                "downloading the batch's results", lambda f=file_id: client.files.content(f).text
+            )
+            out.update(read_results(text, f"batch {batch.id} file {file_id}"))
+    if batch.status != "completed" and not out:
         errors = getattr(batch, "errors", None)
         data = getattr(errors, "data", None) or []
         why = "; ".join(
             (f"line {e.line}: " if getattr(e, "line", None) else "") + str(e.message) for e in data[:3]
         )
         raise BatchError(f"batch {batch.id} {batch.status}" + (f": {why}" if why else ""))
-    out: dict[str, dict[str, Any]] = {}
-    for file_id in (batch.output_file_id, getattr(batch, "error_file_id", None)):
-        if file_id:
-            text = _api(
-                "downloading the batch's results", lambda f=file_id: client.files.content(f).text
-            )
-            out.update(read_results(text, f"batch {batch.id} file {file_id}"))
     return out
 
 
@@ -288,6 +298,7 @@ class BatchStore:
                 state.get("digest") == digest
                 and state.get("server") == server
                 and not state.get("collected")
+                and not state.get("ended")
             ):
                 return state
         return None
@@ -295,6 +306,13 @@ class BatchStore:
     def collected(self, batch_id: str) -> None:
         state = self.get(batch_id)
         state["collected"] = _now()
+        self.save(state)
+
+    def ended(self, batch_id: str, how: str) -> None:
+        """The batch ended without completing (failed, expired, cancelled, or unknown to the
+        server): the same requests are submitted anew next time, not resumed."""
+        state = self.get(batch_id)
+        state["ended"] = f"{how} ({_now()})"
         self.save(state)
 
 

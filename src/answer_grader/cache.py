@@ -34,9 +34,12 @@ def cache_key(question: Question, answer: str, version: str) -> str:
 def cacheable(report: GradeReport) -> bool:
     """Whether a grade may be replayed later. Not when the judge quoted text that is not in the
     answer: that is the judge misbehaving (a hallucination, a confused small model), and a later
-    run, perhaps against a fixed server, should ask again rather than replay it."""
-    from .models import FLAG_UNVERIFIED_QUOTE
+    run, perhaps against a fixed server, should ask again rather than replay it; nor when some of
+    its judge samples failed."""
+    from .models import FLAG_SAMPLES_FAILED, FLAG_UNVERIFIED_QUOTE
 
+    if FLAG_SAMPLES_FAILED in report.flags:  # a vote short of samples: ask again next time
+        return False
     return not any(FLAG_UNVERIFIED_QUOTE in p.flags for p in report.points)
 
 

@@ -114,9 +114,12 @@ class JudgeError(GraderError):
 
 
 class BatchError(GraderError):
-    """A batch of judge requests could not be submitted, run or read: its answers are not graded."""
+    """A batch of judge requests could not be submitted, run or read: its answers are not graded.
+    `transient`: the server may answer later (no reply, a 5xx or a 429)."""
 
     exit_code = ExitCode.NOT_GRADED
+    transient = False
+    status: int | None = None
 
 
 class SheetError(GraderError):

@@ -610,10 +610,12 @@ def result_from_completion(
     file holds it). Raises JudgeError as a direct request would end: refused, cut off, filtered,
     or invalid (there is no re-ask in a batch: grade such answers again without --batch)."""
     choices = body.get("choices") if isinstance(body, dict) else None
-    if not choices:
+    if not choices or not isinstance(choices, list):
         raise JudgeError("the batch's reply holds no choices")
     choice = choices[0]
-    message = choice.get("message") or {}
+    message = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(message, dict) or not isinstance(message.get("content") or "", str):
+        raise JudgeError("a malformed batch result: its choice holds no message with text content")
     if message.get("refusal"):
         raise JudgeError(f"the model refused: {_short(redact(str(message['refusal']), secrets))}")
     if choice.get("finish_reason") == "length":

@@ -57,6 +57,7 @@ from .models import (
     FLAG_MISCONCEPTION,
     FLAG_NEGATED,
     FLAG_SAMPLES_DISAGREE,
+    FLAG_SAMPLES_FAILED,
     FLAG_UNCORROBORATED,
     FLAG_UNVERIFIED_QUOTE,
     Evidence,
@@ -314,7 +315,7 @@ class LLMGrader:
             model=self.model,
             confidence=confidence_llm(points, caveats, injected=injected),
             words=p.words,
-            flags=p.flags,
+            flags=[*p.flags, FLAG_SAMPLES_FAILED] if note else p.flags,
             feedback=judgement.overall_feedback,
             caveats=caveats,
         )

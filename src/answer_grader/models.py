@@ -150,6 +150,7 @@ FLAG_MISCONCEPTION = "misconception"  # the sentence is closer to a listed misco
 FLAG_CONFLICT = "conflicting-term"  # the sentence names a specific the rubric declares wrong for it
 FLAG_JUDGE_CONTRADICTED = "judge-contradicted"  # the LLM judge said it is stated wrongly
 FLAG_SAMPLES_DISAGREE = "samples-disagree"  # repeated judge samples gave different verdicts
+FLAG_SAMPLES_FAILED = "samples-failed"  # some of the judge samples failed; the vote is over the rest
 
 
 class Evidence(BaseModel):

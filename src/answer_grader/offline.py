@@ -184,9 +184,12 @@ class OfflineGrader:
 
     @property
     def version(self) -> str:
-        """Everything its grades depend on: the embedding model and every parameter (a hash of
-        them all), so a refit or another model never replays a cached grade."""
-        return f"offline|{self.model}|{PARAMS.version}"
+        """Everything its grades depend on: the embedding model, every parameter (a hash of them
+        all) and the sentence splitter's version, so a refit, another model or another way of
+        splitting answers never replays a cached grade."""
+        from .text import splitter_version
+
+        return f"offline|{self.model}|{PARAMS.version}|split {splitter_version()[:12]}"
 
     @property
     def embedder(self) -> Embedder:

@@ -173,10 +173,10 @@ def read_vectors(path: Path) -> tuple[dict[str, Any], Any, Any]:
         with np.load(path, allow_pickle=False) as data:
             manifest = json.loads(str(data["manifest"]))
             keys, vectors = data["keys"], data["vectors"]
-    except (OSError, KeyError, ValueError) as exc:
-        raise ValueError(f"{path}: not a vectors file ({exc})") from exc
-    if len(keys) != len(vectors):
-        raise ValueError(f"{path}: {len(keys)} keys for {len(vectors)} vectors")
+    except Exception as exc:  # a truncated zip is zipfile.BadZipFile, neither OSError nor ValueError
+        raise ValueError(f"{path}: not a vectors file ({type(exc).__name__}: {exc})") from exc
+    if keys.ndim != 2 or keys.shape[1:] != (32,) or vectors.ndim != 2 or len(keys) != len(vectors):
+        raise ValueError(f"{path}: {len(keys)} keys for {len(vectors)} vectors, or not their shape")
     return manifest, keys, vectors
 
 

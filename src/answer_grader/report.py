@@ -29,6 +29,7 @@ FLAG_TEXT = {
     "conflicting-term": "the answer names a specific that contradicts this point",
     "judge-contradicted": "the LLM judge found this point stated wrongly",
     "samples-disagree": "repeated judge samples disagree on this point; the majority counts",
+    "samples-failed": "some judge samples failed; the vote is over the others (not cached)",
 }
 
 

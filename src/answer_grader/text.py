@@ -94,15 +94,16 @@ def _split_cached(markdown: str) -> tuple[Sentence, ...]:
     return _split(markdown)
 
 
-# A block with no sentence end but at its close is one sentence: pysbd returns it whole (it did
-# for all 8,992 such blocks of 11,077 from SemEval-2013, the labelled answers, the bank and the
-# benchmark's cohort), so it is not run on them; it costs several milliseconds a block.
-_INNER_END = re.compile(r"[.!?]")
-_CLOSING = " .!?\"')]"
+# A short block with no sentence end but at its close, and no list marker such as "1)" or "(a)"
+# (pysbd splits "1) ... 2) ..." into items), is one sentence: pysbd returns it whole (it did for
+# every such block of SemEval-2013, the labelled answers, the bank and the benchmark's cohort), so
+# it is not run on them; it costs several milliseconds a block.
+_INNER_END = re.compile(r"[.!?\u3002\uff01\uff1f\u2026)]")
+_CLOSING = " .!?\"')]\u201d\u2019"
 
 
 def _one_sentence(text: str) -> bool:
-    return _INNER_END.search(text.rstrip(_CLOSING)) is None
+    return len(text) <= PARAMS.chunk_chars and _INNER_END.search(text.rstrip(_CLOSING)) is None
 
 
 def _split(markdown: str) -> tuple[Sentence, ...]:
@@ -169,8 +170,11 @@ def _shipped_split(markdown: str) -> tuple[Sentence, ...] | None:
                 data = json.load(f)
         except (OSError, ValueError):
             continue
-        if isinstance(data, dict):
-            _SHIPPED.update({k: tuple((t, n) for t, n in v) for k, v in data.items()})
+        try:  # a damaged file is passed over: the texts are split here instead
+            entries = {k: tuple((str(t), int(n)) for t, n in v) for k, v in data.items()}
+        except (AttributeError, TypeError, ValueError):
+            continue
+        _SHIPPED.update(entries)
     found = _SHIPPED.get(split_key(markdown))
     if found is None:
         return None

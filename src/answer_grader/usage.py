@@ -51,10 +51,14 @@ class Usage:
         if usage is None:
             return
         get = usage.get if isinstance(usage, dict) else lambda k: getattr(usage, k, None)
-        self.add(
-            prompt_tokens=int(get("prompt_tokens") or 0),
-            completion_tokens=int(get("completion_tokens") or 0),
-        )
+
+        def count(name: str) -> int:  # a server's odd figure ("n/a") counts as none
+            try:
+                return max(0, int(get(name) or 0))
+            except (TypeError, ValueError):
+                return 0
+
+        self.add(prompt_tokens=count("prompt_tokens"), completion_tokens=count("completion_tokens"))
 
     def as_dict(self) -> dict[str, int]:
         return {

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..errors import BatchError
 from .app import main
 from .common import _columns, _shown, _status_line, backend_options, current_env
 
@@ -133,7 +134,18 @@ def batch_grader(
                 f"answers. If this is interrupted: grader batch collect {batch_id}"
             )
     assert batch_id is not None
-    finished = _wait(client, batch_id, poll)
+    try:
+        finished = _wait(client, batch_id, poll)
+    except BatchError as exc:
+        if exc.status == 404:  # not this server's (another key, or purged): submit anew next time
+            store.ended(batch_id, "unknown to the server")
+        raise
+    if finished.status != "completed":
+        store.ended(batch_id, finished.status)
+        _status_line(
+            f"Batch {batch_id} {finished.status}: grading the requests it finished; the rest are "
+            "not graded (the same command submits them anew)"
+        )
     grader = replay_grader(env, settings, results_of(client, finished), where)
     return grader, batch_id
 
@@ -149,13 +161,16 @@ def _wait(client: Any, batch_id: str, poll: float) -> Any:
             last[0] = text
             _status_line(text)
 
-    from ..errors import BatchError
-
     try:
         return wait(client, batch_id, interval=poll, on_progress=shown)
-    except BatchError as exc:  # the server went away while we waited; the batch may not have
+    except BatchError as exc:
+        if not exc.transient:
+            raise
+        # The server went away while we waited; the batch may well not have.
         resume = f"the batch is saved: `grader batch collect {batch_id}` resumes"
-        raise BatchError(f"{exc}; {resume}") from exc
+        error = BatchError(f"{exc}; {resume}")
+        error.transient, error.status = exc.transient, exc.status
+        raise error from exc
     except KeyboardInterrupt:
         with contextlib.suppress(OSError):
             click.echo(
@@ -194,7 +209,7 @@ def status(
                 str(s["requests"]),
                 s["model"],
                 s["server"],
-                s["collected"] or "not yet",
+                s["collected"] or (f"no: {s['ended']}" if s.get("ended") else "not yet"),
             ]
             for s in store.all()
         ]

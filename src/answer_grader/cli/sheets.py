@@ -153,7 +153,8 @@ def score(
     if batch_file is not None and str(batch_file) != "-":
         _check_output(batch_file)
     sheets = read_sheet_texts(files)
-    matches = match_sheets(sheets, load_bank(bank, env).questions)
+    loaded = load_bank(bank, env)
+    matches = match_sheets(sheets, loaded.questions)
     cache = None if no_cache else _open_cache(env)
     if batch_file is not None:
         batches.write_batch_file(env, settings, matches, cache, batch_file, files)
@@ -162,8 +163,10 @@ def score(
     if batch_results is not None:
         grader = batches.results_grader(env, settings, batch_results)
     elif use_batch:
+        # The bank as found now (flag, $GRADER_BANK or the shipped one), as an absolute path:
+        # `grader batch collect` may run from another folder or environment.
         grader, batch_id = batches.batch_grader(
-            env, settings, matches, cache, sheets=sheets, bank=bank, poll=poll_interval
+            env, settings, matches, cache, sheets=sheets, bank=loaded.root.resolve(), poll=poll_interval
         )
     recorder = SheetRecorder(env.history(), matches) if record and not no_history else None
     progress = _Progress(len(matches))
