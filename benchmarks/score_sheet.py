@@ -122,9 +122,8 @@ def main() -> None:
         cached_offline = median_of(runs, lambda: grader("score", sheet, env=clean_env(home)))
     print(f"(a) score, offline, first run:          {cold:5.2f} s")
     print(f"    the same, answer vectors stored:    {warm:5.2f} s   cold / warm {cold / warm:.2f}")
-    print(
-        f"    the same, grades cached:            {cached_offline:5.2f} s   cached / cold {cached_offline / cold:.2f}"
-    )
+    ratio = cached_offline / cold
+    print(f"    the same, grades cached:            {cached_offline:5.2f} s   cached / cold {ratio:.2f}")
 
     with tempfile.TemporaryDirectory() as tmp:
         answer = Path(tmp) / "answer.md"
@@ -151,7 +150,8 @@ def main() -> None:
         llm = median_of(runs, lambda: grader("score", sheet, "--jobs", "8", "--no-cache", env=env))
         cached = median_of(runs, lambda: grader("score", sheet, "--jobs", "8", env=env))
     print(
-        f"(c) 23 answers, LLM 0.5 s/request, -j 8: {llm:5.2f} s   whole process / ideal {ideal:.2f} s = {llm / ideal:.2f}"
+        f"(c) 23 answers, LLM 0.5 s/request, -j 8: {llm:5.2f} s   whole process / ideal "
+        f"{ideal:.2f} s = {llm / ideal:.2f}"
     )
     print(f"(d) cached re-run:                      {cached:5.2f} s   cached / (c) {cached / llm:.2f}")
 
@@ -160,13 +160,16 @@ def main() -> None:
         sheets = cohort(Path(tmp))
         results = {}
         for delay in (0.2, 0.0):
-            with FakeOpenAI(default=rubric_responder(delay=delay)) as server:
-                with tempfile.TemporaryDirectory() as home:
-                    env = clean_env(home, OPENAI_BASE_URL=server.url)
-                    grader("score", *sheets, "--jobs", "32", env=env)
-                    results[delay] = median_of(
-                        runs, lambda: grader("score", *sheets, "--jobs", "32", "--no-cache", env=env)
-                    )
+            with (
+                FakeOpenAI(default=rubric_responder(delay=delay)) as server,
+                tempfile.TemporaryDirectory() as home,
+            ):
+                env = clean_env(home, OPENAI_BASE_URL=server.url)
+                grader("score", *sheets, "--jobs", "32", env=env)
+                results[delay] = median_of(
+                    runs,
+                    lambda env=env: grader("score", *sheets, "--jobs", "32", "--no-cache", env=env),
+                )
     print(
         f"(e) 230 answers, LLM 0.2 s/request, -j 32: {results[0.2]:5.2f} s   whole process / ideal "
         f"{ideal230:.2f} s = {results[0.2] / ideal230:.2f}"
