@@ -207,6 +207,7 @@ def test_the_batch_file_can_go_to_standard_output() -> None:
     assert {json.loads(line)["url"] for line in lines} == {"/v1/chat/completions"}
 
 
+@pytest.mark.slow  # waits out the client's retries (about 8 s)
 def test_a_server_lost_while_waiting_says_how_to_resume(server: FakeOpenAI) -> None:
     server.hold_batches.set()
     child = spawn("score", str(SHEET), "--batch", *_batch_args(server), "--timeout", "2")
