@@ -307,7 +307,8 @@ def collect(
         rows = score_matches(matches, grader, cache=cache, progress=progress)
     finally:
         progress.close()
-    store.collected(batch_id)
+    if any(r.status == "graded" for r in rows):  # none matched: a wrong bank or model; collect again
+        store.collected(batch_id)
     report = sheet_report(rows, grader, [s for s, _ in sheets])
     _deliver(report, fmt, output)
     _exit_status(report, None)

@@ -184,7 +184,7 @@ def score(
         progress.close()
         if recorder is not None:
             recorder.history.close()
-    if batch_id is not None:
+    if batch_id is not None and any(r.status == "graded" for r in rows):
         from ..batches import BatchStore
 
         BatchStore(env.data_dir / "batches").collected(batch_id)
