@@ -99,21 +99,25 @@ def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename. Raises OutputError."""
+def write_atomic(path: Path, text: str | bytes, *, mode: int | None = None) -> None:
+    """Write `text` (or bytes) to `path` through a temporary file and a rename; `mode` sets the
+    file's permissions (mkstemp makes it 0600). Raises OutputError."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
     tmp = None
     try:
         if path.exists() and not path.is_file():
             # /dev/null, /dev/stdout, a FIFO: not something a rename may replace; write through it.
-            with open(path, "w", encoding="utf-8", newline="") as f:
-                f.write(text)
+            with open(path, "wb") as f:
+                f.write(data)
             return
         folder = path.parent if str(path.parent) else Path(".")
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
         tmp = None
     except OSError as exc:

@@ -24,6 +24,7 @@ and version, and the model file's sha256.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -114,21 +115,12 @@ def model_manifest(*, with_digest: bool) -> dict[str, Any]:
 # -- building ---------------------------------------------------------------------------------
 
 
-def _write(path: Path, write: Any) -> None:
-    """Write through a temporary file and a rename, readable by all (it ships in the wheel)."""
-    import os
-    import tempfile
+def _write(path: Path, data: bytes) -> None:
+    """Atomically, and readable by all: it ships in the wheel."""
+    from .files import make_dirs, write_atomic
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    make_dirs(path.parent)
+    write_atomic(path, data, mode=0o644)
 
 
 def _dumps(data: Any) -> bytes:
@@ -149,16 +141,13 @@ def build(root: Path, questions: Sequence[Question]) -> dict[str, int]:
     keys = np.frombuffer(b"".join(text_key(t) for t in texts), dtype=np.uint8).reshape(-1, 32)
     manifest = json.dumps({**model_manifest(with_digest=True), "texts": len(texts)}, sort_keys=True)
     where = folder(root)
-    _write(
-        where / VECTORS,
-        lambda f: np.savez(
-            f, keys=keys, vectors=vectors.astype(np.float32), manifest=np.array(manifest)
-        ),
-    )
+    buffer = io.BytesIO()
+    np.savez(buffer, keys=keys, vectors=vectors.astype(np.float32), manifest=np.array(manifest))
+    _write(where / VECTORS, buffer.getvalue())
     sentences = {split_key(t): [[s.text, s.line] for s in _split(t)] for t in split_texts(questions)}
-    _write(where / SENTENCES, lambda f: f.write(_dumps(sentences)))
+    _write(where / SENTENCES, _dumps(sentences))
     rubrics = rubric_entries(questions)
-    _write(where / RUBRICS, lambda f: f.write(_dumps(rubrics)))
+    _write(where / RUBRICS, _dumps(rubrics))
     return {"vectors": len(texts), "sentences": len(sentences), "rubrics": len(rubrics)}
 
 
