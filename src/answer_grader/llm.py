@@ -348,15 +348,12 @@ class LLMGrader:
                 connect()
         pool = ThreadPoolExecutor(max_workers=max(1, jobs))
         try:
-            futures: dict[Future, int] = {}
             waiting: dict[int, list[Future]] = {}  # an answer's samples, in seed order
             for i in asked:  # empty, too long and too short answers need no request
                 question, answer = items[i]
                 text = clean_answer(answer)  # what `grade` sends: validated, normalised
                 for seed in self._seeds():
-                    future = pool.submit(self._ask, question, text, seed)
-                    futures[future] = i
-                    waiting.setdefault(i, []).append(future)
+                    waiting.setdefault(i, []).append(pool.submit(self._ask, question, text, seed))
             self.offline.warm(items)  # its own preload waits for the one above
             prepared: dict[int, Prepared | Exception] = {}
 

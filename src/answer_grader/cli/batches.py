@@ -11,7 +11,17 @@ import click
 
 from ..errors import BatchError
 from .app import main
-from .common import _columns, _shown, _status_line, backend_options, current_env
+from .common import (
+    _columns,
+    _shown,
+    _status_line,
+    backend_options,
+    current_env,
+    open_cache,
+    output_option,
+    poll_option,
+    sheet_format_option,
+)
 
 RESULTS_LABEL = "batch results"  # the judge's "where" for file-based routes: one cache version
 
@@ -251,26 +261,9 @@ def _settings_for(
 @batch.command()
 @click.argument("batch_id")
 @backend_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "json", "junit"]),
-    default="text",
-    show_default=True,
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to this file instead of stdout.",
-)
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(0.01, 3600),
-    default=30.0,
-    show_default=True,
-    help="Seconds between looks at the batch.",
-)
+@sheet_format_option
+@output_option
+@poll_option
 def collect(
     batch_id: str,
     backend: str | None,
@@ -288,7 +281,7 @@ def collect(
     from ..batch import score_matches, sheet_report
     from ..batches import BatchStore
     from .common import _check_output, _Progress
-    from .sheets import _deliver, _exit_status, _open_cache
+    from .sheets import _deliver, _exit_status
 
     env = current_env()
     _check_output(output)
@@ -298,7 +291,7 @@ def collect(
     bank = Path(state["bank"]) if state.get("bank") else None
     sheets = [(s["source"], s["text"]) for s in state["sheets"]]
     matches = match_sheets(sheets, load_bank(bank, env).questions)
-    cache = _open_cache(env)
+    cache = open_cache(env)
     grader, _ = batch_grader(
         env, settings, matches, cache, sheets=sheets, bank=bank, poll=poll_interval, batch_id=batch_id
     )

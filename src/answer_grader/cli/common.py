@@ -140,6 +140,36 @@ def backend_options(f: Any) -> Any:
     return f
 
 
+sheet_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json", "junit"]),
+    default="text",
+    show_default=True,
+)
+output_option = click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of stdout (atomically: a failed write leaves "
+    "any old file as it was, and the report goes to stdout instead).",
+)
+jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Concurrent LLM requests.",
+)
+poll_option = click.option(
+    "--poll-interval",
+    type=click.FloatRange(0.01, 3600),
+    default=30.0,
+    show_default=True,
+    help="With a batch: seconds between looks at it.",
+)
+
 samples_option = click.option(
     "--samples",
     type=click.IntRange(1, 15),
@@ -163,6 +193,19 @@ def sampled(settings: Any, samples: int) -> Any:
     import dataclasses
 
     return dataclasses.replace(settings, samples=samples)
+
+
+def open_cache(env: Any) -> Any:
+    """The grade cache, or None (with a note) when it cannot be opened: it only saves time."""
+    from ..errors import GraderError
+
+    try:
+        return env.cache()
+    except GraderError as exc:
+        from ..scrub import clean
+
+        click.echo(f"Note: grading without the cache: {clean(str(exc))}", err=True)
+        return None
 
 
 def _status_line(message: str) -> None:

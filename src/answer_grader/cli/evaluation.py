@@ -11,7 +11,17 @@ import click
 
 from ..errors import EvalDataError, ExitCode
 from .app import main
-from .common import _check_output, _columns, _fit, _Progress, current_env, sampled, samples_option
+from .common import (
+    _check_output,
+    _columns,
+    _fit,
+    _Progress,
+    current_env,
+    jobs_option,
+    open_cache,
+    sampled,
+    samples_option,
+)
 
 
 @main.command("eval")
@@ -32,14 +42,7 @@ from .common import _check_output, _columns, _fit, _Progress, current_env, sampl
     type=click.FloatRange(0, 3600, min_open=True),
     help="Seconds per LLM request. [env: GRADER_TIMEOUT; default: 60]",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Concurrent LLM requests.",
-)
+@jobs_option
 @samples_option
 @click.option("--no-cache", is_flag=True, help="Ask the judge again even for rows graded before.")
 @click.option(
@@ -161,11 +164,10 @@ def _eval_llm(
     metrics of both and the floor on those rows."""
     from ..evaluation import evaluate, grade_rows, predict_verdicts
     from ..samples import flip_rate
-    from .sheets import _open_cache
 
     env = current_env()
     grader = env.grader(settings, on_status=progress.note)
-    cache = None if no_cache else _open_cache(env)
+    cache = None if no_cache else open_cache(env)
     try:
         graded = grade_rows(rows, grader, jobs=jobs, cache=cache, progress=lambda: progress(None))
     finally:

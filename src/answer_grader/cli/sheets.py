@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..errors import ExitCode, GraderError
+from ..errors import ExitCode
 from .app import _say_error, main
 from .common import (
     _check_output,
@@ -19,8 +19,13 @@ from .common import (
     backend_options,
     bank_option,
     current_env,
+    jobs_option,
+    open_cache,
+    output_option,
+    poll_option,
     sampled,
     samples_option,
+    sheet_format_option,
 )
 
 
@@ -28,28 +33,9 @@ from .common import (
 @click.argument("files", nargs=-1, required=True, metavar="FILE|- [FILE...]")
 @backend_options
 @samples_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "json", "junit"]),
-    default="text",
-    show_default=True,
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to this file instead of stdout (atomically: a failed write leaves "
-    "any old file as it was, and the report goes to stdout instead).",
-)
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Concurrent LLM requests.",
-)
+@sheet_format_option
+@output_option
+@jobs_option
 @click.option("--no-cache", is_flag=True, help="Grade again even if a cached grade exists.")
 @click.option(
     "--fail-under",
@@ -83,13 +69,7 @@ from .common import (
     metavar="FILE",
     help="Grade from a batch output file produced elsewhere (for the requests --batch-file wrote).",
 )
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(0.01, 3600),
-    default=30.0,
-    show_default=True,
-    help="With --batch: seconds between looks at the batch.",
-)
+@poll_option
 @bank_option
 def score(
     files: tuple[str, ...],
@@ -155,7 +135,7 @@ def score(
     sheets = read_sheet_texts(files)
     loaded = load_bank(bank, env)
     matches = match_sheets(sheets, loaded.questions)
-    cache = None if no_cache else _open_cache(env)
+    cache = None if no_cache else open_cache(env)
     if batch_file is not None:
         batches.write_batch_file(env, settings, matches, cache, batch_file, files)
         return
@@ -222,14 +202,3 @@ def _deliver(report: Any, fmt: str, output: Path | None) -> None:
         _say_error(f"{exc}; the report is on standard output instead")
         sys.exit(int(ExitCode.ERROR))
     click.echo(f"Wrote the report to {_shown(output)}", err=True)
-
-
-def _open_cache(env: Any) -> Any:
-    """The grade cache, or None (with a note) when it cannot be opened: it only saves time."""
-    try:
-        return env.cache()
-    except GraderError as exc:
-        from ..scrub import clean
-
-        click.echo(f"Note: grading without the cache: {clean(str(exc))}", err=True)
-        return None
