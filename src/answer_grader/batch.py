@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .answers import Match
-from .cache import GradeCache, cache_key, cacheable
+from .cache import GradeCache, grade_through
 from .errors import GraderError
 from .grading import Grader
 from .models import GradeReport, SheetRowReport, SheetTotals
@@ -46,7 +46,7 @@ def score_matches(
     Cached grades are replayed; the rest go to `grader.grade_many`, and each row is reported to
     `progress` as it is done."""
     rows: list[SheetRow | None] = [None] * len(matches)
-    todo: list[tuple[int, str]] = []  # (index, cache key)
+    todo: list[int] = []  # the entries to grade
 
     def done(i: int, row: SheetRow) -> None:
         rows[i] = row
@@ -68,29 +68,20 @@ def score_matches(
                     **base(i), question_id=None, question=m.entry.question, status="unknown", error=m.how
                 ),
             )
-            continue
-        if not m.entry.answered:
+        elif not m.entry.answered:
             done(i, SheetRow(**base(i), status="unanswered"))
-            continue
-        key = cache_key(m.question, m.entry.answer, grader.version)
-        hit = cache.get(key) if cache is not None else None
-        if hit is not None:
-            done(i, SheetRow(**base(i), status="graded", report=hit, cached=True))
         else:
-            todo.append((i, key))
+            todo.append(i)
 
-    def graded(k: int, result: GradeReport | GraderError) -> None:
-        i, key = todo[k]
+    def graded(k: int, result: GradeReport | GraderError, cached: bool) -> None:
+        i = todo[k]
         if isinstance(result, GraderError):
             done(i, SheetRow(**base(i), status="error", error=" ".join(result.lines())))
-            return
-        if cache is not None and cacheable(result):
-            cache.put(key, result)
-        done(i, SheetRow(**base(i), status="graded", report=result))
+        else:
+            done(i, SheetRow(**base(i), status="graded", report=result, cached=cached))
 
-    if todo:  # only now, with something left to grade, is the model loaded (cached runs never)
-        items = [(matches[i][1].question, matches[i][1].entry.answer) for i, _ in todo]
-        grader.grade_many(items, jobs=jobs, on_done=graded)  # type: ignore[arg-type]
+    items = [(matches[i][1].question, matches[i][1].entry.answer) for i in todo]
+    grade_through(cache, grader, items, jobs=jobs, on_done=graded)  # type: ignore[arg-type]
     return [r for r in rows if r is not None]
 
 

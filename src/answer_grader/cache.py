@@ -12,8 +12,15 @@ import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .models import GradeReport, Question
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from .errors import GraderError
+    from .grading import Grader
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS grades (
@@ -41,6 +48,37 @@ def cacheable(report: GradeReport) -> bool:
     if FLAG_SAMPLES_FAILED in report.flags:  # a vote short of samples: ask again next time
         return False
     return not any(FLAG_UNVERIFIED_QUOTE in p.flags for p in report.points)
+
+
+def grade_through(
+    cache: GradeCache | None,
+    grader: Grader,
+    items: Sequence[tuple[Question, str]],
+    *,
+    jobs: int,
+    on_done: Callable[[int, GradeReport | GraderError, bool], None],
+) -> None:
+    """Grade answers (question, answer) through the cache: a grade found in `cache` (None: no
+    cache) is replayed; the rest go together to `grader.grade_many`, each new grade that may be
+    replayed is stored; `on_done(index, result, cached)` hears of each. With nothing left to
+    grade, the grader does no work at all (nor loads its model)."""
+    todo: list[tuple[int, str]] = []  # (index, cache key)
+    for i, (question, answer) in enumerate(items):
+        key = cache_key(question, answer, grader.version)
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            on_done(i, hit, True)
+        else:
+            todo.append((i, key))
+
+    def graded(k: int, result: GradeReport | GraderError) -> None:
+        i, key = todo[k]
+        if cache is not None and isinstance(result, GradeReport) and cacheable(result):
+            cache.put(key, result)
+        on_done(i, result, False)
+
+    if todo:
+        grader.grade_many([items[i] for i, _ in todo], jobs=jobs, on_done=graded)
 
 
 class GradeCache:

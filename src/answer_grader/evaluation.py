@@ -253,7 +253,7 @@ def grade_rows(
     each row is one answer to grade, all of them through `grader.grade_many` (concurrent
     requests), grades found in `cache` replayed and new ones stored. An empty student answer
     earns 0, as `predict_verdicts` scores it; a row the grader failed on is not graded."""
-    from .cache import cache_key, cacheable
+    from .cache import grade_through
     from .errors import AnswerError
     from .models import GradeReport
 
@@ -268,32 +268,17 @@ def grade_rows(
     left = [0] * len(rows)  # items of each row still out
     for i in owner:
         left[i] += 1
-    todo: list[tuple[int, str]] = []
     cached = 0
 
-    def finished(k: int, result: GradeReport | GraderError) -> None:
+    def finished(k: int, result: GradeReport | GraderError, hit: bool) -> None:
+        nonlocal cached
+        cached += hit
         outcomes[k] = result
         left[owner[k]] -= 1
         if left[owner[k]] == 0 and progress is not None:
             progress()
 
-    for k, (q, answer) in enumerate(items):
-        key = cache_key(q, answer, grader.version)
-        hit = cache.get(key) if cache is not None else None
-        if hit is not None:
-            cached += 1
-            finished(k, hit)
-        else:
-            todo.append((k, key))
-
-    def graded(j: int, result: GradeReport | GraderError) -> None:
-        k, key = todo[j]
-        if cache is not None and isinstance(result, GradeReport) and cacheable(result):
-            cache.put(key, result)
-        finished(k, result)
-
-    if todo:
-        grader.grade_many([items[k] for k, _ in todo], jobs=jobs, on_done=graded)
+    grade_through(cache, grader, items, jobs=jobs, on_done=finished)
     out = Graded([], [], {}, [], cached)
     by_row: list[list[GradeReport | GraderError | None]] = [[] for _ in rows]
     for k, outcome in enumerate(outcomes):
