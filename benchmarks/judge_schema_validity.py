@@ -10,7 +10,9 @@ reference, in json_object mode with the per-question schema in llama.cpp's `sche
 mode the judge falls back to there: llama.cpp answers 500 to json_schema), temperature 0; each
 reply is read as the judge reads it (judge._parse). Measured 2026-12-01 with llama_cpp.server
 0.3.36 and SmolLM2-135M on 2 cores: 9 of 10 valid, 65.2 s per request (the tenth cut off at
-1,200 tokens); before the per-question schema, 0 of 10 (invented ids such as "PointJudgement").
+1,200 tokens); re-run later that day, 9 of 10 again (the first cut off), 63.6 s per request on
+the seven that ran alone on the machine; before the per-question schema, 0 of 10 (invented ids
+such as "PointJudgement").
 """
 
 from __future__ import annotations
